@@ -1,0 +1,185 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+
+	"github.com/khulnasoft/gateway/informers"
+	"github.com/khulnasoft/gateway/kengine"
+	"github.com/khulnasoft/gateway/workqueue"
+)
+
+// DefaultControllerName is the GatewayClass controllerName this controller answers to.
+const DefaultControllerName = "khulnasoft.com/kengine-gateway"
+
+// Pusher programs Kengine pods; *kengine.Client implements it.
+type Pusher interface {
+	// Push loads config into every endpoint and reports each one's outcome in input order.
+	Push(ctx context.Context, eps []kengine.Endpoint, config []byte, version string) []kengine.Result
+	// Forget drops per-pod state for endpoints keep rejects.
+	Forget(keep func(kengine.Endpoint) bool)
+}
+
+// Options configure a Controller.
+type Options struct {
+	// ControllerName selects the GatewayClasses this controller owns.
+	ControllerName string
+	// Render carries the admin block, the health port and the listen host of rendered configs.
+	Render RenderOptions
+	// AdminPort is the Kengine admin API port on every pod.
+	AdminPort int
+	// ResyncPeriod re-enqueues every Gateway periodically so that a pod that lost its config
+	// (restarted without --resume, replaced at the same address) is programmed again even if
+	// no Kubernetes object changed. Zero disables it.
+	ResyncPeriod time.Duration
+	// Clock drives the work queue; nil means the real clock.
+	Clock workqueue.Clock
+	// QueueMetrics receives the work queue's metrics; nil disables them.
+	QueueMetrics workqueue.MetricsProvider
+	// Now returns the time written into condition transitions; nil means time.Now.
+	Now func() time.Time
+}
+
+// keyKind tells the two kinds of queue keys apart.
+type keyKind int
+
+const (
+	keyGateway keyKind = iota
+	keyGatewayClass
+)
+
+// queueKey is one unit of work: a Gateway (namespace/name) or a GatewayClass (name).
+type queueKey struct {
+	kind keyKind
+	name types.NamespacedName
+}
+
+// Controller reconciles the Gateways of our GatewayClasses into Kengine configs.
+type Controller struct {
+	kube      kubernetes.Interface
+	gateway   gatewayclient.Interface
+	informers *informers.Informers
+	pusher    Pusher
+	queue     *workqueue.Queue[queueKey]
+	opts      Options
+}
+
+// New creates a controller and registers its event handlers on the informers. Call it before
+// starting the informers.
+func New(kube kubernetes.Interface, gw gatewayclient.Interface, inf *informers.Informers, pusher Pusher, opts Options) (*Controller, error) {
+	if opts.ControllerName == "" {
+		opts.ControllerName = DefaultControllerName
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	c := &Controller{
+		kube:      kube,
+		gateway:   gw,
+		informers: inf,
+		pusher:    pusher,
+		opts:      opts,
+		queue: workqueue.New(workqueue.Config[queueKey]{
+			Name:            "gateway",
+			Clock:           opts.Clock,
+			MetricsProvider: opts.QueueMetrics,
+		}),
+	}
+	if err := inf.AddEventHandlers(c); err != nil {
+		return nil, fmt.Errorf("registering event handlers: %w", err)
+	}
+	return c, nil
+}
+
+// EnqueueGateway implements informers.Enqueuer.
+func (c *Controller) EnqueueGateway(key types.NamespacedName) {
+	c.queue.Add(queueKey{kind: keyGateway, name: key})
+}
+
+// EnqueueGatewayClass implements informers.Enqueuer.
+func (c *Controller) EnqueueGatewayClass(name string) {
+	c.queue.Add(queueKey{kind: keyGatewayClass, name: types.NamespacedName{Name: name}})
+}
+
+// Run waits for the caches, runs workers until ctx is done, then drains the queue: items in
+// flight finish, nothing new starts.
+func (c *Controller) Run(ctx context.Context, workers int) error {
+	defer utilruntime.HandleCrash()
+	logger := klog.FromContext(ctx)
+	logger.Info("Waiting for informer caches to sync")
+	if !cache.WaitForCacheSync(ctx.Done(), c.informers.HasSynced) {
+		return fmt.Errorf("waiting for informer caches: %w", ctx.Err())
+	}
+	logger.Info("Starting workers", "count", workers)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		wg := wait.Group{}
+		for i := 0; i < workers; i++ {
+			wg.Start(func() {
+				for c.processNextWorkItem(ctx) {
+				}
+			})
+		}
+		wg.Wait()
+	}()
+	if c.opts.ResyncPeriod > 0 {
+		go wait.UntilWithContext(ctx, func(context.Context) { c.enqueueAllGateways() }, c.opts.ResyncPeriod)
+	}
+	<-ctx.Done()
+	logger.Info("Shutting down: draining the work queue")
+	c.queue.ShutDownWithDrain()
+	<-done
+	return nil
+}
+
+func (c *Controller) enqueueAllGateways() {
+	gws, err := c.informers.Gateways.List(everything)
+	if err != nil {
+		return
+	}
+	for _, gw := range gws {
+		c.EnqueueGateway(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name})
+	}
+}
+
+// processNextWorkItem handles one key; it returns false when the queue shuts down.
+func (c *Controller) processNextWorkItem(ctx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+
+	// Work that started finishes even while shutting down, so a push is never cut in half;
+	// every network call below has its own timeout.
+	syncCtx := context.WithoutCancel(ctx)
+	var err error
+	switch key.kind {
+	case keyGateway:
+		err = c.syncGateway(klog.NewContext(syncCtx, klog.LoggerWithValues(klog.FromContext(ctx), "gateway", key.name.String())), key.name)
+	case keyGatewayClass:
+		err = c.syncGatewayClass(klog.NewContext(syncCtx, klog.LoggerWithValues(klog.FromContext(ctx), "gatewayClass", key.name.Name)), key.name.Name)
+	}
+	c.handleErr(ctx, err, key)
+	return true
+}
+
+// handleErr forgets keys that synced and retries the others with per-key backoff.
+func (c *Controller) handleErr(ctx context.Context, err error, key queueKey) {
+	if err == nil {
+		c.queue.Forget(key)
+		return
+	}
+	klog.FromContext(ctx).Error(err, "Sync failed; will retry", "key", key.name.String(), "retries", c.queue.NumRequeues(key))
+	c.queue.AddRateLimited(key)
+}

@@ -1,0 +1,109 @@
+package controller
+
+import (
+	"context"
+	"reflect"
+	"sort"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/gateway-api/pkg/features"
+)
+
+var everything = labels.Everything()
+
+// SupportedFeatures are the Gateway API features this controller implements and proves with
+// tests that send real traffic through Kengine. GatewayClass status advertises exactly these.
+var SupportedFeatures = []features.FeatureName{
+	features.SupportGateway,
+	features.SupportHTTPRoute,
+	features.SupportReferenceGrant,
+	features.SupportHTTPRouteQueryParamMatching,
+	features.SupportHTTPRouteMethodMatching,
+	features.SupportHTTPRouteResponseHeaderModification,
+	features.SupportHTTPRoutePortRedirect,
+	features.SupportHTTPRouteSchemeRedirect,
+	features.SupportHTTPRoutePathRedirect,
+	features.SupportHTTPRouteHostRewrite,
+	features.SupportHTTPRoutePathRewrite,
+}
+
+func supportedFeatures() []gatewayv1.SupportedFeature {
+	out := make([]gatewayv1.SupportedFeature, 0, len(SupportedFeatures))
+	for _, f := range SupportedFeatures {
+		out = append(out, gatewayv1.SupportedFeature{Name: gatewayv1.FeatureName(f)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ownsClass reports whether a GatewayClass belongs to this controller.
+func (c *Controller) ownsClass(gc *gatewayv1.GatewayClass) bool {
+	return string(gc.Spec.ControllerName) == c.opts.ControllerName
+}
+
+// syncGatewayClass accepts a GatewayClass of ours and publishes the supported features.
+func (c *Controller) syncGatewayClass(ctx context.Context, name string) error {
+	gc, err := c.informers.GatewayClasses.Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !c.ownsClass(gc) {
+		return nil
+	}
+	desired := []metav1.Condition{
+		condition(gatewayv1.GatewayClassConditionStatusAccepted, true, gatewayv1.GatewayClassReasonAccepted, "handled by "+c.opts.ControllerName, gc.Generation),
+		condition(gatewayv1.GatewayClassConditionStatusSupportedVersion, true, gatewayv1.GatewayClassReasonSupportedVersion, "Gateway API v1.6 is supported", gc.Generation),
+	}
+	feats := supportedFeatures()
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !classStatusChanged(gc, desired, feats) {
+			return nil
+		}
+		upd := gc.DeepCopy()
+		upd.Status.Conditions = mergeConditions(gc.Status.Conditions, desired, metav1.NewTime(c.opts.Now()))
+		upd.Status.SupportedFeatures = feats
+		_, err := c.gateway.GatewayV1().GatewayClasses().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			fresh, getErr := c.gateway.GatewayV1().GatewayClasses().Get(ctx, name, metav1.GetOptions{})
+			if getErr == nil {
+				gc = fresh
+			}
+		}
+		if err == nil {
+			klog.FromContext(ctx).V(2).Info("Updated GatewayClass status")
+		}
+		return err
+	})
+}
+
+func classStatusChanged(gc *gatewayv1.GatewayClass, desired []metav1.Condition, feats []gatewayv1.SupportedFeature) bool {
+	return conditionsChanged(gc.Status.Conditions, desired) || !reflect.DeepEqual(gc.Status.SupportedFeatures, feats)
+}
+
+// conditionsChanged reports whether writing desired would change existing, ignoring
+// LastTransitionTime.
+func conditionsChanged(existing, desired []metav1.Condition) bool {
+	for _, d := range desired {
+		found := false
+		for _, e := range existing {
+			if e.Type == d.Type {
+				found = true
+				if e.Status != d.Status || e.Reason != d.Reason || e.Message != d.Message || e.ObservedGeneration != d.ObservedGeneration {
+					return true
+				}
+			}
+		}
+		if !found {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,107 @@
+package controller
+
+import (
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/khulnasoft/gateway/kengine"
+)
+
+// dataPlane is what the controller knows about a Gateway's Kengine pods.
+type dataPlane struct {
+	// services are the Services labelled with the Gateway's name.
+	services []*corev1.Service
+	// endpoints are every pod behind those Services, ready or not: a pod must be programmed
+	// before it can become ready.
+	endpoints []kengine.Endpoint
+	// addresses come from the Services' load-balancer status.
+	addresses []gatewayv1.GatewayStatusAddress
+}
+
+// findDataPlane reads the Gateway's Kengine Services and their EndpointSlices from the cache.
+func (c *Controller) findDataPlane(gw types.NamespacedName) (*dataPlane, error) {
+	keys, err := c.informers.KengineServicesForGateway(gw)
+	if err != nil {
+		return nil, err
+	}
+	dp := &dataPlane{}
+	seenEP := map[string]bool{}
+	seenAddr := map[string]bool{}
+	sort.Strings(keys)
+	for _, key := range keys {
+		nn := splitKey(key)
+		svc, err := c.informers.Services.Services(nn.Namespace).Get(nn.Name)
+		if err != nil {
+			continue
+		}
+		dp.services = append(dp.services, svc)
+		for _, ing := range svc.Status.LoadBalancer.Ingress {
+			addr := gatewayv1.GatewayStatusAddress{}
+			switch {
+			case ing.IP != "":
+				t := gatewayv1.IPAddressType
+				addr.Type, addr.Value = &t, ing.IP
+			case ing.Hostname != "":
+				t := gatewayv1.HostnameAddressType
+				addr.Type, addr.Value = &t, ing.Hostname
+			default:
+				continue
+			}
+			if !seenAddr[addr.Value] {
+				seenAddr[addr.Value] = true
+				dp.addresses = append(dp.addresses, addr)
+			}
+		}
+		sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: nn.Name})
+		slices, err := c.informers.EndpointSlices.EndpointSlices(nn.Namespace).List(sel)
+		if err != nil {
+			return nil, err
+		}
+		for _, ep := range kengineEndpoints(slices) {
+			if k := ep.Address + "/" + ep.UID; !seenEP[k] {
+				seenEP[k] = true
+				dp.endpoints = append(dp.endpoints, ep)
+			}
+		}
+	}
+	sort.Slice(dp.endpoints, func(i, j int) bool {
+		if dp.endpoints[i].Pod != dp.endpoints[j].Pod {
+			return dp.endpoints[i].Pod < dp.endpoints[j].Pod
+		}
+		return dp.endpoints[i].Address < dp.endpoints[j].Address
+	})
+	return dp, nil
+}
+
+// kengineEndpoints lists every endpoint of the slices, whatever its readiness, except those
+// already terminating: a pod on its way out needs no new config.
+func kengineEndpoints(slices []*discoveryv1.EndpointSlice) []kengine.Endpoint {
+	var out []kengine.Endpoint
+	for _, s := range slices {
+		if s.AddressType != discoveryv1.AddressTypeIPv4 && s.AddressType != discoveryv1.AddressTypeIPv6 {
+			continue
+		}
+		for _, e := range s.Endpoints {
+			if e.Conditions.Terminating != nil && *e.Conditions.Terminating {
+				continue
+			}
+			if len(e.Addresses) == 0 {
+				continue
+			}
+			ep := kengine.Endpoint{Address: e.Addresses[0], Namespace: s.Namespace}
+			if e.TargetRef != nil {
+				ep.Pod, ep.UID = e.TargetRef.Name, string(e.TargetRef.UID)
+				if e.TargetRef.Namespace != "" {
+					ep.Namespace = e.TargetRef.Namespace
+				}
+			}
+			out = append(out, ep)
+		}
+	}
+	return out
+}

@@ -1,0 +1,441 @@
+package controller
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/khulnasoft/gateway/kengine"
+)
+
+// RenderOptions are the settings render needs besides the model.
+type RenderOptions struct {
+	// Admin is the admin block every pushed config carries, so the controller never locks
+	// itself out nor opens the endpoint. Required.
+	Admin *kengine.Admin
+	// ListenHost is the host part of listener addresses; empty binds every interface.
+	ListenHost string
+	// HealthPort is where the readiness route listens on every interface. HealthPort+1 and
+	// HealthPort+2, on loopback only, answer 500 and 503 for the share of traffic that goes
+	// to invalid or empty backends.
+	HealthPort int
+}
+
+// Names of the servers render emits besides one per Gateway port.
+const (
+	healthServerName = "kengine-gateway-health"
+	status500Server  = "kengine-gateway-500"
+	status503Server  = "kengine-gateway-503"
+	// ReadyPath is the readiness route; it exists only in controller-pushed config.
+	ReadyPath = "/kengine-gateway/ready"
+)
+
+// Render turns a model into a complete Kengine config. It is pure and deterministic: the same
+// model and options always give the same bytes after kengine.Finalize.
+func Render(m *Model, opts RenderOptions) (*kengine.Config, error) {
+	if opts.Admin == nil {
+		return nil, fmt.Errorf("render: an admin block is required")
+	}
+	if opts.HealthPort <= 0 || opts.HealthPort > 65533 {
+		return nil, fmt.Errorf("render: health port %d out of range", opts.HealthPort)
+	}
+	r := &renderer{opts: opts}
+	servers := map[string]*kengine.Server{}
+	for _, srv := range m.Servers {
+		servers[fmt.Sprintf("gateway-%d", srv.Port)] = r.server(srv)
+	}
+	servers[healthServerName] = &kengine.Server{
+		Listen: []string{fmt.Sprintf(":%d", opts.HealthPort)},
+		Routes: []kengine.Route{
+			{Match: []kengine.MatcherSet{{Path: []string{ReadyPath}}}, Handle: []kengine.Handler{kengine.VersionMarker()}, Terminal: true},
+			notFoundRoute(),
+		},
+		AutomaticHTTPS: &kengine.AutomaticHTTPS{Disable: true},
+		Protocols:      []string{"h1"},
+	}
+	for status, name := range map[int]string{500: status500Server, 503: status503Server} {
+		if !r.failurePorts[status] {
+			continue
+		}
+		servers[name] = &kengine.Server{
+			Listen:         []string{fmt.Sprintf("127.0.0.1:%d", r.failurePort(status))},
+			Routes:         []kengine.Route{staticRoute(status)},
+			AutomaticHTTPS: &kengine.AutomaticHTTPS{Disable: true},
+			Protocols:      []string{"h1"},
+		}
+	}
+	cfg := &kengine.Config{
+		Admin: opts.Admin,
+		Apps:  kengine.Apps{HTTP: &kengine.HTTPApp{Servers: servers}},
+	}
+	if len(m.Certificates) > 0 {
+		certs := make([]kengine.PEMCertificate, 0, len(m.Certificates))
+		for _, c := range m.Certificates {
+			certs = append(certs, kengine.PEMCertificate{Certificate: string(c.CertPEM), Key: string(c.KeyPEM), Tags: []string{c.Tag}})
+		}
+		cfg.Apps.TLS = &kengine.TLSApp{Certificates: &kengine.Certificates{LoadPEM: certs}}
+	}
+	return cfg, nil
+}
+
+type renderer struct {
+	opts         RenderOptions
+	failurePorts map[int]bool
+}
+
+func (r *renderer) failurePort(status int) int {
+	if status == 503 {
+		return r.opts.HealthPort + 2
+	}
+	return r.opts.HealthPort + 1
+}
+
+// server renders one Gateway port: a route per listener (most specific hostname first), each
+// holding a route per virtual host, each holding the rules in precedence order. A request is
+// thus compared with a few hostnames and then with one host's rules only.
+func (r *renderer) server(srv *ServerModel) *kengine.Server {
+	out := &kengine.Server{
+		Listen:         []string{fmt.Sprintf("%s:%d", r.opts.ListenHost, srv.Port)},
+		AutomaticHTTPS: &kengine.AutomaticHTTPS{Disable: true},
+		Protocols:      []string{"h1", "h2c"},
+	}
+	if srv.TLS {
+		out.Protocols = []string{"h1", "h2"}
+	}
+	for _, l := range srv.Listeners {
+		var vhostRoutes []kengine.Route
+		for _, vh := range l.VirtualHosts {
+			rules := make([]kengine.Route, 0, len(vh.Rules)+1)
+			for _, rule := range vh.Rules {
+				rules = append(rules, r.rule(rule))
+			}
+			rules = append(rules, notFoundRoute())
+			vr := kengine.Route{Handle: []kengine.Handler{kengine.Subroute{Routes: rules}}, Terminal: true}
+			if vh.Hostname != "" && vh.Hostname != l.Hostname {
+				vr.Match = []kengine.MatcherSet{hostMatcher(vh.Hostname)}
+			}
+			vhostRoutes = append(vhostRoutes, vr)
+		}
+		vhostRoutes = append(vhostRoutes, notFoundRoute())
+		lr := kengine.Route{Handle: []kengine.Handler{kengine.Subroute{Routes: vhostRoutes}}, Terminal: true}
+		if l.Hostname != "" {
+			lr.Match = []kengine.MatcherSet{hostMatcher(l.Hostname)}
+		}
+		out.Routes = append(out.Routes, lr)
+		if srv.TLS {
+			p := kengine.TLSConnectionPolicy{CertificateSelection: &kengine.CertSelection{AnyTag: l.CertificateTags}}
+			if l.Hostname != "" {
+				p.Match = &kengine.TLSHandshakeMatch{SNI: []string{l.Hostname}}
+			}
+			out.TLSConnectionPolicies = append(out.TLSConnectionPolicies, p)
+		}
+	}
+	out.Routes = append(out.Routes, notFoundRoute())
+	return out
+}
+
+// hostMatcher matches a Gateway API hostname. Kengine's host matcher treats "*" as exactly one
+// label, while a Gateway API wildcard covers one or more, so wildcards use a regexp on Host.
+func hostMatcher(h string) kengine.MatcherSet {
+	if strings.HasPrefix(h, "*.") {
+		pattern := `(?i)^[^:]+\.` + regexp.QuoteMeta(h[2:]) + `(:[0-9]+)?$`
+		return kengine.MatcherSet{HeaderRegexp: map[string]*kengine.RegexpMatcher{"Host": {Pattern: pattern}}}
+	}
+	return kengine.MatcherSet{Host: []string{h}}
+}
+
+func notFoundRoute() kengine.Route { return staticRoute(http.StatusNotFound) }
+
+func staticRoute(status int) kengine.Route {
+	return kengine.Route{Handle: []kengine.Handler{kengine.StaticResponse{StatusCode: kengine.WeakString(strconv.Itoa(status))}}, Terminal: true}
+}
+
+// rule renders one match of one route rule: its matcher, its filters in order, and the
+// terminal handler (redirect, proxy, or a failure status).
+func (r *renderer) rule(rule *RouteRule) kengine.Route {
+	route := kengine.Route{Terminal: true}
+	if ms, ok := matcherFor(rule.Match); ok {
+		route.Match = []kengine.MatcherSet{ms}
+	}
+	var proxyHeaders *kengine.ReverseProxyHeaders
+	filters := rule.Filters
+	if len(rule.Backends) == 1 {
+		// A single backend's own filters behave exactly like rule filters.
+		filters = append(append([]gatewayv1.HTTPRouteFilter{}, filters...), rule.Backends[0].Filters...)
+	}
+	for _, f := range filters {
+		switch f.Type {
+		case gatewayv1.HTTPRouteFilterRequestHeaderModifier:
+			route.Handle = append(route.Handle, kengine.Headers{Request: headerOps(f.RequestHeaderModifier)})
+		case gatewayv1.HTTPRouteFilterResponseHeaderModifier:
+			route.Handle = append(route.Handle, kengine.Headers{Response: &kengine.RespHeaderOps{HeaderOps: headerOps(f.ResponseHeaderModifier), Deferred: true}})
+		case gatewayv1.HTTPRouteFilterRequestRedirect:
+			route.Handle = append(route.Handle, redirectHandlers(rule, f.RequestRedirect)...)
+			return route
+		case gatewayv1.HTTPRouteFilterURLRewrite:
+			if rw := pathRewrite(rule.Match, f.URLRewrite.Path); rw != nil {
+				route.Handle = append(route.Handle, *rw)
+			}
+			if f.URLRewrite.Hostname != nil {
+				proxyHeaders = &kengine.ReverseProxyHeaders{Request: &kengine.HeaderOps{Set: map[string][]string{"Host": {string(*f.URLRewrite.Hostname)}}}}
+			}
+		}
+	}
+	route.Handle = append(route.Handle, r.backendHandler(rule.Backends, proxyHeaders))
+	return route
+}
+
+// matcherFor renders a match; ok is false when the match admits every request.
+func matcherFor(m gatewayv1.HTTPRouteMatch) (kengine.MatcherSet, bool) {
+	var ms kengine.MatcherSet
+	value := *m.Path.Value
+	switch *m.Path.Type {
+	case gatewayv1.PathMatchExact:
+		ms.PathRegexp = &kengine.RegexpMatcher{Pattern: "^" + regexp.QuoteMeta(value) + "$"}
+	case gatewayv1.PathMatchPathPrefix:
+		// Prefixes match whole segments: "/foo" admits "/foo" and "/foo/bar", not "/foobar".
+		if trimmed := strings.TrimSuffix(value, "/"); trimmed != "" {
+			ms.PathRegexp = &kengine.RegexpMatcher{Pattern: "^" + regexp.QuoteMeta(trimmed) + "(/.*)?$"}
+		}
+	case gatewayv1.PathMatchRegularExpression:
+		ms.PathRegexp = &kengine.RegexpMatcher{Pattern: "^(?:" + value + ")$"}
+	}
+	any := ms.PathRegexp != nil
+	for _, h := range m.Headers {
+		name := http.CanonicalHeaderKey(string(h.Name))
+		if ms.HeaderRegexp == nil {
+			ms.HeaderRegexp = map[string]*kengine.RegexpMatcher{}
+		}
+		if _, dup := ms.HeaderRegexp[name]; dup {
+			continue // the spec ignores every match after the first for one header name
+		}
+		pattern := "^" + regexp.QuoteMeta(h.Value) + "$"
+		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
+			pattern = "^(?:" + h.Value + ")$"
+		}
+		ms.HeaderRegexp[name] = &kengine.RegexpMatcher{Pattern: pattern}
+		any = true
+	}
+	for _, q := range m.QueryParams {
+		if ms.Query == nil {
+			ms.Query = map[string][]string{}
+		}
+		if _, dup := ms.Query[string(q.Name)]; dup {
+			continue
+		}
+		ms.Query[string(q.Name)] = []string{q.Value}
+		any = true
+	}
+	if m.Method != nil {
+		ms.Method = []string{string(*m.Method)}
+		any = true
+	}
+	return ms, any
+}
+
+func headerOps(f *gatewayv1.HTTPHeaderFilter) *kengine.HeaderOps {
+	ops := &kengine.HeaderOps{}
+	for _, h := range f.Set {
+		if ops.Set == nil {
+			ops.Set = map[string][]string{}
+		}
+		ops.Set[string(h.Name)] = []string{h.Value}
+	}
+	for _, h := range f.Add {
+		if ops.Add == nil {
+			ops.Add = map[string][]string{}
+		}
+		ops.Add[string(h.Name)] = append(ops.Add[string(h.Name)], h.Value)
+	}
+	ops.Delete = append(ops.Delete, f.Remove...)
+	return ops
+}
+
+// pathRewrite renders an HTTPPathModifier as a rewrite handler that keeps the query string.
+func pathRewrite(match gatewayv1.HTTPRouteMatch, p *gatewayv1.HTTPPathModifier) *kengine.Rewrite {
+	if p == nil {
+		return nil
+	}
+	switch p.Type {
+	case gatewayv1.FullPathHTTPPathModifier:
+		if p.ReplaceFullPath == nil {
+			return nil
+		}
+		return &kengine.Rewrite{URI: *p.ReplaceFullPath}
+	case gatewayv1.PrefixMatchHTTPPathModifier:
+		if p.ReplacePrefixMatch == nil || *match.Path.Type != gatewayv1.PathMatchPathPrefix {
+			return nil
+		}
+		prefix := strings.TrimSuffix(*match.Path.Value, "/")
+		replacement := strings.TrimSuffix(*p.ReplacePrefixMatch, "/")
+		// "/prefix" + rest becomes replacement + rest; rest is empty or starts with "/". An
+		// empty result is the root path.
+		return &kengine.Rewrite{PathRegexp: []kengine.RegexReplacement{
+			{Find: "^" + regexp.QuoteMeta(prefix) + "(/.*)?$", Replace: strings.ReplaceAll(replacement, "$", "$$") + "$1"},
+			{Find: "^$", Replace: "/"},
+		}}
+	}
+	return nil
+}
+
+// redirectHandlers renders a RequestRedirect: an optional path rewrite, then a response whose
+// Location is built from the rewritten URI. Ports follow the spec: an explicit port, else the
+// scheme's well-known port when the scheme is set, else the listener's port; the port is left
+// out when it is the scheme's default.
+func redirectHandlers(rule *RouteRule, f *gatewayv1.HTTPRequestRedirectFilter) []kengine.Handler {
+	var out []kengine.Handler
+	if rw := pathRewrite(rule.Match, f.Path); rw != nil {
+		out = append(out, *rw)
+	}
+	scheme := "http"
+	if rule.ListenerTLS {
+		scheme = "https"
+	}
+	port := rule.ListenerPort
+	if f.Scheme != nil {
+		scheme = *f.Scheme
+		switch scheme {
+		case "http":
+			port = 80
+		case "https":
+			port = 443
+		}
+	}
+	if f.Port != nil {
+		port = int32(*f.Port)
+	}
+	host := "{http.request.host}"
+	if f.Hostname != nil {
+		host = string(*f.Hostname)
+	}
+	location := scheme + "://" + host
+	if !(scheme == "http" && port == 80) && !(scheme == "https" && port == 443) {
+		location += ":" + strconv.Itoa(int(port))
+	}
+	location += "{http.request.uri}"
+	status := http.StatusFound
+	if f.StatusCode != nil {
+		status = *f.StatusCode
+	}
+	return append(out, kengine.StaticResponse{
+		StatusCode: kengine.WeakString(strconv.Itoa(status)),
+		Headers:    map[string][]string{"Location": {location}},
+	})
+}
+
+// backendHandler forwards to the rule's backends by weight. Shares that cannot be served go to
+// a loopback server that answers the failure status, so each share keeps its exact weight.
+func (r *renderer) backendHandler(backends []Backend, headers *kengine.ReverseProxyHeaders) kengine.Handler {
+	type group struct {
+		weight int
+		dials  []string
+	}
+	var groups []group
+	failures := map[int]int{}
+	for _, b := range backends {
+		if b.Weight <= 0 {
+			continue
+		}
+		if b.FailureStatus != 0 {
+			failures[b.FailureStatus] += int(b.Weight)
+			continue
+		}
+		groups = append(groups, group{weight: int(b.Weight), dials: b.Endpoints})
+	}
+	statuses := make([]int, 0, len(failures))
+	for s := range failures {
+		statuses = append(statuses, s)
+	}
+	sort.Ints(statuses)
+	if len(groups) == 0 {
+		if len(statuses) == 1 && statuses[0] != 0 {
+			return kengine.StaticResponse{StatusCode: kengine.WeakString(strconv.Itoa(statuses[0]))}
+		}
+		if len(statuses) == 0 {
+			// No backendRefs, or every weight is zero: nothing may receive the request.
+			return kengine.StaticResponse{StatusCode: "500"}
+		}
+	}
+	if r.failurePorts == nil {
+		r.failurePorts = map[int]bool{}
+	}
+	for _, s := range statuses {
+		r.failurePorts[s] = true
+		groups = append(groups, group{weight: failures[s], dials: []string{fmt.Sprintf("127.0.0.1:%d", r.failurePort(s))}})
+	}
+	var dials [][]string
+	var shares []int
+	for _, g := range groups {
+		dials = append(dials, g.dials)
+		shares = append(shares, g.weight)
+	}
+	ups, weights := splitWeights(dials, shares)
+	proxy := kengine.ReverseProxy{Upstreams: ups, Headers: headers}
+	if len(ups) > 1 {
+		proxy.LoadBalancing = &kengine.LoadBalancing{SelectionPolicy: &kengine.SelectionPolicy{Policy: "weighted_round_robin", Weights: weights}}
+	}
+	return proxy
+}
+
+// maxExactScale bounds the common multiple used to split group weights exactly over their
+// endpoints; beyond it the split is rounded, which is still within a tenth of a percent.
+const maxExactScale = 1000
+
+// splitWeights spreads each group's weight evenly over its endpoints and returns one upstream
+// per endpoint with integer weights in the same proportions, reduced by their common divisor.
+func splitWeights(dials [][]string, shares []int) ([]kengine.Upstream, []int) {
+	scale := 1
+	for _, d := range dials {
+		scale = lcm(scale, len(d))
+		if scale > maxExactScale {
+			scale = 0
+			break
+		}
+	}
+	var ups []kengine.Upstream
+	var weights []int
+	for i, d := range dials {
+		for _, dial := range d {
+			var w int
+			if scale > 0 {
+				w = shares[i] * scale / len(d)
+			} else {
+				w = (shares[i]*maxExactScale + len(d)/2) / len(d)
+				if w == 0 {
+					w = 1
+				}
+			}
+			ups = append(ups, kengine.Upstream{Dial: dial})
+			weights = append(weights, w)
+		}
+	}
+	g := 0
+	for _, w := range weights {
+		g = gcd(g, w)
+	}
+	if g > 1 {
+		for i := range weights {
+			weights[i] /= g
+		}
+	}
+	return ups, weights
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func lcm(a, b int) int {
+	if a == 0 || b == 0 {
+		return a + b
+	}
+	return a / gcd(a, b) * b
+}

@@ -1,0 +1,203 @@
+package informers
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// Index names. Index values are "namespace/name" strings unless stated otherwise.
+const (
+	// IndexGatewayClass indexes Gateways by spec.gatewayClassName (a bare name).
+	IndexGatewayClass = "gatewayClass"
+	// IndexGatewaySecret indexes Gateways by the Secrets their listeners reference.
+	IndexGatewaySecret = "gatewaySecret"
+	// IndexRouteParentGateway indexes routes by the Gateways named in their parentRefs.
+	IndexRouteParentGateway = "routeParentGateway"
+	// IndexRouteBackendService indexes routes by the Services named in their backendRefs.
+	IndexRouteBackendService = "routeBackendService"
+	// IndexServiceGateway indexes Services by the Gateway named in their
+	// gateway.networking.k8s.io/gateway-name label: the Services that front Kengine pods.
+	IndexServiceGateway = "serviceGateway"
+)
+
+// GatewayNameLabel is the GEP-1762 label that ties a Kengine Service (and every generated
+// object) to its Gateway.
+const GatewayNameLabel = "gateway.networking.k8s.io/gateway-name"
+
+var gatewayIndexers = cache.Indexers{
+	cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
+	IndexGatewayClass: func(obj any) ([]string, error) {
+		gw, ok := obj.(*gatewayv1.Gateway)
+		if !ok {
+			return nil, nil
+		}
+		return []string{string(gw.Spec.GatewayClassName)}, nil
+	},
+	IndexGatewaySecret: func(obj any) ([]string, error) {
+		gw, ok := obj.(*gatewayv1.Gateway)
+		if !ok {
+			return nil, nil
+		}
+		return GatewaySecrets(gw), nil
+	},
+}
+
+var routeIndexers = cache.Indexers{
+	cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
+	IndexRouteParentGateway: func(obj any) ([]string, error) {
+		r, ok := routeRefsOf(obj)
+		if !ok {
+			return nil, nil
+		}
+		return keysOf(r.parentGateways()), nil
+	},
+	IndexRouteBackendService: func(obj any) ([]string, error) {
+		r, ok := routeRefsOf(obj)
+		if !ok {
+			return nil, nil
+		}
+		return keysOf(r.backendServices()), nil
+	},
+}
+
+var serviceIndexers = cache.Indexers{
+	IndexServiceGateway: func(obj any) ([]string, error) {
+		svc, ok := obj.(*corev1.Service)
+		if !ok {
+			return nil, nil
+		}
+		if gw := svc.Labels[GatewayNameLabel]; gw != "" {
+			return []string{svc.Namespace + "/" + gw}, nil
+		}
+		return nil, nil
+	},
+}
+
+// GatewaySecrets returns the "namespace/name" keys of the Secrets a Gateway's listeners
+// reference as certificates.
+func GatewaySecrets(gw *gatewayv1.Gateway) []string {
+	var out []string
+	for _, l := range gw.Spec.Listeners {
+		if l.TLS == nil {
+			continue
+		}
+		for _, ref := range l.TLS.CertificateRefs {
+			if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
+				continue
+			}
+			ns := gw.Namespace
+			if ref.Namespace != nil && *ref.Namespace != "" {
+				ns = string(*ref.Namespace)
+			}
+			out = append(out, ns+"/"+string(ref.Name))
+		}
+	}
+	return out
+}
+
+// routeRefs is what the indexers and handlers need from any route kind.
+type routeRefs struct {
+	namespace string
+	parents   []gatewayv1.ParentReference
+	backends  []gatewayv1.BackendRef
+}
+
+func routeRefsOf(obj any) (routeRefs, bool) {
+	switch r := obj.(type) {
+	case *gatewayv1.HTTPRoute:
+		refs := routeRefs{namespace: r.Namespace, parents: withStatusParents(r.Spec.ParentRefs, r.Status.Parents)}
+		for _, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				refs.backends = append(refs.backends, b.BackendRef)
+			}
+			for _, f := range rule.Filters {
+				if f.RequestMirror != nil {
+					refs.backends = append(refs.backends, gatewayv1.BackendRef{BackendObjectReference: f.RequestMirror.BackendRef})
+				}
+			}
+		}
+		return refs, true
+	case *gatewayv1.GRPCRoute:
+		refs := routeRefs{namespace: r.Namespace, parents: withStatusParents(r.Spec.ParentRefs, r.Status.Parents)}
+		for _, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				refs.backends = append(refs.backends, b.BackendRef)
+			}
+		}
+		return refs, true
+	}
+	return routeRefs{}, false
+}
+
+// withStatusParents adds the parents a route's status still lists: a Gateway the route left
+// must sync once more to remove its stale status entry.
+func withStatusParents(spec []gatewayv1.ParentReference, status []gatewayv1.RouteParentStatus) []gatewayv1.ParentReference {
+	if len(status) == 0 {
+		return spec
+	}
+	out := make([]gatewayv1.ParentReference, 0, len(spec)+len(status))
+	out = append(out, spec...)
+	for _, p := range status {
+		out = append(out, p.ParentRef)
+	}
+	return out
+}
+
+// parentGateways returns the Gateways the route names as parents.
+func (r routeRefs) parentGateways() []types.NamespacedName {
+	var out []types.NamespacedName
+	for _, p := range r.parents {
+		if p.Group != nil && *p.Group != gatewayv1.GroupName {
+			continue
+		}
+		if p.Kind != nil && *p.Kind != KindGateway {
+			continue
+		}
+		ns := r.namespace
+		if p.Namespace != nil && *p.Namespace != "" {
+			ns = string(*p.Namespace)
+		}
+		out = append(out, types.NamespacedName{Namespace: ns, Name: string(p.Name)})
+	}
+	return out
+}
+
+// backendServices returns the core Services the route sends traffic to.
+func (r routeRefs) backendServices() []types.NamespacedName {
+	var out []types.NamespacedName
+	for _, b := range r.backends {
+		if b.Group != nil && *b.Group != "" {
+			continue
+		}
+		if b.Kind != nil && *b.Kind != "Service" {
+			continue
+		}
+		ns := r.namespace
+		if b.Namespace != nil && *b.Namespace != "" {
+			ns = string(*b.Namespace)
+		}
+		out = append(out, types.NamespacedName{Namespace: ns, Name: string(b.Name)})
+	}
+	return out
+}
+
+func keysOf(nns []types.NamespacedName) []string {
+	seen := make(map[string]bool, len(nns))
+	out := make([]string, 0, len(nns))
+	for _, nn := range nns {
+		k := nn.String()
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// HTTPRouteBackendServices returns the Services an HTTPRoute sends traffic to.
+func HTTPRouteBackendServices(r *gatewayv1.HTTPRoute) []types.NamespacedName {
+	refs, _ := routeRefsOf(r)
+	return refs.backendServices()
+}

@@ -1,0 +1,126 @@
+package informers
+
+import (
+	"time"
+
+	kubeinformers "k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/tools/cache"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+	gatewayinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
+	gatewaylisters "sigs.k8s.io/gateway-api/pkg/client/listers/apis/v1"
+)
+
+// Informers bundles the shared informer factories and the listers the controller reads. Listers
+// for kinds the cluster does not serve are nil; check Served before using them.
+type Informers struct {
+	// Served records which optional Gateway API kinds exist in the cluster.
+	Served ServedKinds
+
+	kubeFactory    kubeinformers.SharedInformerFactory
+	gatewayFactory gatewayinformers.SharedInformerFactory
+
+	// informers in start order; every one of them must sync before workers start.
+	all []cache.SharedIndexInformer
+
+	GatewayClasses  gatewaylisters.GatewayClassLister
+	Gateways        gatewaylisters.GatewayLister
+	HTTPRoutes      gatewaylisters.HTTPRouteLister
+	GRPCRoutes      gatewaylisters.GRPCRouteLister
+	ReferenceGrants gatewaylisters.ReferenceGrantLister
+
+	Services       corelisters.ServiceLister
+	EndpointSlices discoverylisters.EndpointSliceLister
+	Secrets        corelisters.SecretLister
+	Namespaces     corelisters.NamespaceLister
+	ConfigMaps     corelisters.ConfigMapLister
+
+	// Indexers for reverse look-ups; see indexers.go.
+	gatewayIndexer        cache.Indexer
+	httpRouteIndexer      cache.Indexer
+	grpcRouteIndexer      cache.Indexer
+	serviceIndexer        cache.Indexer
+	referenceGrantIndexer cache.Indexer
+}
+
+// New creates informers for the core kinds and the served Gateway API kinds and registers the
+// indexers. Nothing starts until Start. resync is the informers' resync period; resync events
+// that change nothing are dropped by the handlers, so it only bounds how stale a missed event
+// can leave the cache.
+func New(kube kubernetes.Interface, gw gatewayclient.Interface, served ServedKinds, resync time.Duration) (*Informers, error) {
+	i := &Informers{
+		Served:         served,
+		kubeFactory:    kubeinformers.NewSharedInformerFactory(kube, resync),
+		gatewayFactory: gatewayinformers.NewSharedInformerFactory(gw, resync),
+	}
+	gwv1 := i.gatewayFactory.Gateway().V1()
+	core := i.kubeFactory.Core().V1()
+
+	classes := gwv1.GatewayClasses()
+	gateways := gwv1.Gateways()
+	httpRoutes := gwv1.HTTPRoutes()
+	services := core.Services()
+	slices := i.kubeFactory.Discovery().V1().EndpointSlices()
+	secrets := core.Secrets()
+	namespaces := core.Namespaces()
+	configMaps := core.ConfigMaps()
+
+	if err := gateways.Informer().AddIndexers(gatewayIndexers); err != nil {
+		return nil, err
+	}
+	if err := httpRoutes.Informer().AddIndexers(routeIndexers); err != nil {
+		return nil, err
+	}
+	if err := services.Informer().AddIndexers(serviceIndexers); err != nil {
+		return nil, err
+	}
+	i.GatewayClasses, i.Gateways, i.HTTPRoutes = classes.Lister(), gateways.Lister(), httpRoutes.Lister()
+	i.Services, i.EndpointSlices, i.Secrets = services.Lister(), slices.Lister(), secrets.Lister()
+	i.Namespaces, i.ConfigMaps = namespaces.Lister(), configMaps.Lister()
+	i.gatewayIndexer = gateways.Informer().GetIndexer()
+	i.httpRouteIndexer = httpRoutes.Informer().GetIndexer()
+	i.serviceIndexer = services.Informer().GetIndexer()
+	i.all = append(i.all, classes.Informer(), gateways.Informer(), httpRoutes.Informer(),
+		services.Informer(), slices.Informer(), secrets.Informer(), namespaces.Informer(), configMaps.Informer())
+
+	if served.Has(KindGRPCRoute) {
+		grpc := gwv1.GRPCRoutes()
+		if err := grpc.Informer().AddIndexers(routeIndexers); err != nil {
+			return nil, err
+		}
+		i.GRPCRoutes = grpc.Lister()
+		i.grpcRouteIndexer = grpc.Informer().GetIndexer()
+		i.all = append(i.all, grpc.Informer())
+	}
+	if served.Has(KindReferenceGrant) {
+		grants := gwv1.ReferenceGrants()
+		i.ReferenceGrants = grants.Lister()
+		i.referenceGrantIndexer = grants.Informer().GetIndexer()
+		i.all = append(i.all, grants.Informer())
+	}
+	return i, nil
+}
+
+// Start starts every informer; it does not block.
+func (i *Informers) Start(stop <-chan struct{}) {
+	i.kubeFactory.Start(stop)
+	i.gatewayFactory.Start(stop)
+}
+
+// HasSynced reports whether every started informer has completed its initial list.
+func (i *Informers) HasSynced() bool {
+	for _, inf := range i.all {
+		if !inf.HasSynced() {
+			return false
+		}
+	}
+	return true
+}
+
+// Shutdown waits for the informer goroutines to stop after the stop channel closed.
+func (i *Informers) Shutdown() {
+	i.kubeFactory.Shutdown()
+	i.gatewayFactory.Shutdown()
+}

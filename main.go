@@ -1,0 +1,303 @@
+// Command kengine-gateway is a Kubernetes Gateway API controller that programs Kengine (a Caddy
+// v2 distribution) through its Admin API: for every Gateway of its GatewayClasses it renders one
+// complete Kengine JSON config and pushes it to every Kengine pod of that Gateway.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+
+	"github.com/khulnasoft/gateway/controller"
+	"github.com/khulnasoft/gateway/informers"
+	"github.com/khulnasoft/gateway/kengine"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type options struct {
+	kubeconfig       string
+	controllerName   string
+	workers          int
+	resyncPeriod     time.Duration
+	metricsAddr      string
+	probeAddr        string
+	leaderElect      bool
+	leaderElectionNS string
+	leaderElectionID string
+	adminPort        int
+	adminInsecure    bool
+	adminCAFile      string
+	adminCertFile    string
+	adminKeyFile     string
+	adminServerName  string
+	adminConfigFile  string
+	pushTimeout      time.Duration
+	pushConcurrency  int
+	healthPort       int
+	showVersion      bool
+}
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("kengine-gateway", flag.ContinueOnError)
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; empty uses the in-cluster configuration.")
+	fs.StringVar(&o.controllerName, "controller-name", controller.DefaultControllerName, "GatewayClass spec.controllerName this controller reconciles.")
+	fs.IntVar(&o.workers, "workers", 4, "Number of Gateways synced in parallel.")
+	fs.DurationVar(&o.resyncPeriod, "resync-period", time.Minute, "How often every Gateway is re-checked against its pods (repairs pods that lost their config); 0 disables.")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; empty disables it.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints; empty disables them.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader through a Lease so that only one replica reconciles.")
+	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
+	fs.StringVar(&o.leaderElectionID, "leader-election-id", "kengine-gateway", "Name of the leader election Lease.")
+	fs.IntVar(&o.adminPort, "kengine-admin-port", 2019, "Port of the Kengine Admin API on every Kengine pod.")
+	fs.BoolVar(&o.adminInsecure, "kengine-admin-insecure", false, "Talk plain HTTP to the Kengine Admin API. For development only: anyone who reaches the port controls the proxy.")
+	fs.StringVar(&o.adminCAFile, "kengine-admin-ca-file", "", "PEM CA bundle that verifies the Kengine pods' admin certificates.")
+	fs.StringVar(&o.adminCertFile, "kengine-admin-cert-file", "", "PEM client certificate presented to the Kengine Admin API (mutual TLS).")
+	fs.StringVar(&o.adminKeyFile, "kengine-admin-key-file", "", "PEM private key of --kengine-admin-cert-file.")
+	fs.StringVar(&o.adminServerName, "kengine-admin-server-name", "", "Server name verified in the pods' admin certificates; {pod} and {namespace} are expanded.")
+	fs.StringVar(&o.adminConfigFile, "kengine-admin-config", "", "JSON file with the Kengine \"admin\" block every pushed config carries (required with TLS; it must keep the remote admin endpoint and its access control).")
+	fs.DurationVar(&o.pushTimeout, "kengine-push-timeout", 10*time.Second, "Timeout of one Admin API request to one pod.")
+	fs.IntVar(&o.pushConcurrency, "kengine-push-concurrency", 16, "Maximum number of pods programmed at once per Gateway.")
+	fs.IntVar(&o.healthPort, "kengine-health-port", 19080, "Port of the readiness route rendered into every config (/kengine-gateway/ready); the next two ports are used on the pods' loopback.")
+	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	klogFlags.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if o.workers < 1 {
+		return nil, fmt.Errorf("--workers must be at least 1")
+	}
+	return o, nil
+}
+
+// adminBlock returns the admin block every pushed config carries.
+func (o *options) adminBlock() (*kengine.Admin, error) {
+	if o.adminConfigFile != "" {
+		data, err := os.ReadFile(o.adminConfigFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading --kengine-admin-config: %w", err)
+		}
+		admin := &kengine.Admin{}
+		if err := json.Unmarshal(data, admin); err != nil {
+			return nil, fmt.Errorf("parsing --kengine-admin-config: %w", err)
+		}
+		return admin, nil
+	}
+	if o.adminInsecure {
+		// A wildcard listen address, so the controller can reach the pod's IP.
+		return &kengine.Admin{Listen: fmt.Sprintf(":%d", o.adminPort)}, nil
+	}
+	return nil, errors.New("set --kengine-admin-config (with TLS flags) or, for development only, --kengine-admin-insecure")
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if opts.showVersion {
+		fmt.Println(version)
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, opts); err != nil {
+		klog.ErrorS(err, "Exiting")
+		klog.Flush()
+		os.Exit(1)
+	}
+	klog.Flush()
+}
+
+func run(ctx context.Context, o *options) error {
+	logger := klog.FromContext(ctx)
+	logger.Info("Starting kengine-gateway", "version", version, "controllerName", o.controllerName)
+	admin, err := o.adminBlock()
+	if err != nil {
+		return err
+	}
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.UserAgent = "kengine-gateway/" + version
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	gw, err := gatewayclient.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	pusher, err := kengine.NewClient(kengine.ClientOptions{
+		Port: o.adminPort, Insecure: o.adminInsecure,
+		CAFile: o.adminCAFile, CertFile: o.adminCertFile, KeyFile: o.adminKeyFile,
+		ServerName: o.adminServerName, Timeout: o.pushTimeout, Concurrency: o.pushConcurrency,
+	})
+	if err != nil {
+		return fmt.Errorf("configuring the Kengine admin client: %w", err)
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var ready atomic.Bool
+	serve(ctx, o.metricsAddr, "/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	probes := http.NewServeMux()
+	probes.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	probes.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "informer caches not synced", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	})
+	serve(ctx, o.probeAddr, "/", probes)
+
+	served, err := informers.DiscoverServedKinds(kube.Discovery())
+	if err != nil {
+		return err
+	}
+	if missing := served.Missing(); len(missing) > 0 {
+		logger.Info("Gateway API kinds not served by this cluster; their features are off", "kinds", missing)
+	}
+	inf, err := informers.New(kube, gw, served, 10*time.Hour)
+	if err != nil {
+		return err
+	}
+	ctrl, err := controller.New(kube, gw, inf, pusher, controller.Options{
+		ControllerName: o.controllerName,
+		Render:         controller.RenderOptions{Admin: admin, HealthPort: o.healthPort},
+		AdminPort:      o.adminPort,
+		ResyncPeriod:   o.resyncPeriod,
+		QueueMetrics:   controller.NewWorkqueueMetricsProvider(registry),
+	})
+	if err != nil {
+		return err
+	}
+	start := func(ctx context.Context) error {
+		inf.Start(ctx.Done())
+		defer inf.Shutdown()
+		go func() {
+			if waitSynced(ctx, inf) {
+				ready.Store(true)
+			}
+		}()
+		return ctrl.Run(ctx, o.workers)
+	}
+	if !o.leaderElect {
+		return start(ctx)
+	}
+	return runWithLeaderElection(ctx, kube, o, start)
+}
+
+func waitSynced(ctx context.Context, inf *informers.Informers) bool {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for !inf.HasSynced() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no --kubeconfig and not running in a cluster: %w", err)
+	}
+	return cfg, nil
+}
+
+// serve runs an HTTP server until ctx is done; an empty address disables it.
+func serve(ctx context.Context, addr, pattern string, h http.Handler) {
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle(pattern, h)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			klog.FromContext(ctx).Error(err, "HTTP server failed", "address", addr)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+}
+
+// runWithLeaderElection runs start only while this replica holds the Lease. Losing the lease
+// stops the process, so a new leader never races a stale one.
+func runWithLeaderElection(ctx context.Context, kube kubernetes.Interface, o *options, start func(context.Context) error) error {
+	ns := o.leaderElectionNS
+	if ns == "" {
+		if data, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+			ns = string(data)
+		} else {
+			ns = "kengine-gateway-system"
+		}
+	}
+	id, err := os.Hostname()
+	if err != nil {
+		return err
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1ObjectMeta(o.leaderElectionID, ns),
+		Client:     kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	var runErr error
+	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		ReleaseOnCancel: true,
+		LeaseDuration:   15 * time.Second,
+		RenewDeadline:   10 * time.Second,
+		RetryPeriod:     2 * time.Second,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) { runErr = start(ctx) },
+			OnStoppedLeading: func() { klog.FromContext(ctx).Info("Leadership lost or released") },
+		},
+	})
+	return runErr
+}
+
+func metav1ObjectMeta(name, namespace string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: namespace}
+}
