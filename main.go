@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,24 +95,38 @@ func parseFlags(args []string) (*options, error) {
 	return o, nil
 }
 
-// adminBlock returns the admin block every pushed config carries.
-func (o *options) adminBlock() (*kengine.Admin, error) {
+// adminBase returns the admin block, and the pki app its identity may need, that every pushed
+// config carries: a pushed config replaces the pod's whole config, admin endpoint included.
+func (o *options) adminBase() (*kengine.Admin, *kengine.PKIApp, error) {
 	if o.adminConfigFile != "" {
 		data, err := os.ReadFile(o.adminConfigFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading --kengine-admin-config: %w", err)
+			return nil, nil, fmt.Errorf("reading --kengine-admin-config: %w", err)
 		}
-		admin := &kengine.Admin{}
-		if err := json.Unmarshal(data, admin); err != nil {
-			return nil, fmt.Errorf("parsing --kengine-admin-config: %w", err)
+		var base struct {
+			Admin *kengine.Admin `json:"admin"`
+			Apps  struct {
+				PKI *kengine.PKIApp `json:"pki"`
+			} `json:"apps"`
 		}
-		return admin, nil
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&base); err != nil {
+			return nil, nil, fmt.Errorf("parsing --kengine-admin-config (want {\"admin\": {...}, \"apps\": {\"pki\": {...}}}): %w", err)
+		}
+		if base.Admin == nil {
+			return nil, nil, errors.New("--kengine-admin-config has no admin block")
+		}
+		if base.Admin.Remote == nil && !o.adminInsecure {
+			return nil, nil, errors.New("--kengine-admin-config must configure admin.remote (mutual TLS) unless --kengine-admin-insecure is set")
+		}
+		return base.Admin, base.Apps.PKI, nil
 	}
 	if o.adminInsecure {
 		// A wildcard listen address, so the controller can reach the pod's IP.
-		return &kengine.Admin{Listen: fmt.Sprintf(":%d", o.adminPort)}, nil
+		return &kengine.Admin{Listen: fmt.Sprintf(":%d", o.adminPort)}, nil, nil
 	}
-	return nil, errors.New("set --kengine-admin-config (with TLS flags) or, for development only, --kengine-admin-insecure")
+	return nil, nil, errors.New("set --kengine-admin-config with the TLS flags, or, for development only, --kengine-admin-insecure")
 }
 
 func main() {
@@ -140,7 +155,7 @@ func main() {
 func run(ctx context.Context, o *options) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting kengine-gateway", "version", version, "controllerName", o.controllerName)
-	admin, err := o.adminBlock()
+	admin, pki, err := o.adminBase()
 	if err != nil {
 		return err
 	}
@@ -194,7 +209,7 @@ func run(ctx context.Context, o *options) error {
 	}
 	ctrl, err := controller.New(kube, gw, inf, pusher, controller.Options{
 		ControllerName: o.controllerName,
-		Render:         controller.RenderOptions{Admin: admin, HealthPort: o.healthPort},
+		Render:         controller.RenderOptions{Admin: admin, PKI: pki, HealthPort: o.healthPort},
 		AdminPort:      o.adminPort,
 		ResyncPeriod:   o.resyncPeriod,
 		QueueMetrics:   controller.NewWorkqueueMetricsProvider(registry),

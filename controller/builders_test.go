@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"strconv"
@@ -217,3 +219,11 @@ func testRenderOptions() RenderOptions {
 func nn(ns, name string) types.NamespacedName { return types.NamespacedName{Namespace: ns, Name: name} }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func jsonIndent(dst *bytes.Buffer, data []byte) error {
+	if err := json.Indent(dst, data, "", "  "); err != nil {
+		return err
+	}
+	dst.WriteByte('\n')
+	return nil
+}

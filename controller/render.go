@@ -18,6 +18,8 @@ type RenderOptions struct {
 	// Admin is the admin block every pushed config carries, so the controller never locks
 	// itself out nor opens the endpoint. Required.
 	Admin *kengine.Admin
+	// PKI is the pki app the admin identity needs (its CA), carried like Admin.
+	PKI *kengine.PKIApp
 	// ListenHost is the host part of listener addresses; empty binds every interface.
 	ListenHost string
 	// HealthPort is where the readiness route listens on every interface. HealthPort+1 and
@@ -71,7 +73,7 @@ func Render(m *Model, opts RenderOptions) (*kengine.Config, error) {
 	}
 	cfg := &kengine.Config{
 		Admin: opts.Admin,
-		Apps:  kengine.Apps{HTTP: &kengine.HTTPApp{Servers: servers}},
+		Apps:  kengine.Apps{HTTP: &kengine.HTTPApp{Servers: servers}, PKI: opts.PKI},
 	}
 	if len(m.Certificates) > 0 {
 		certs := make([]kengine.PEMCertificate, 0, len(m.Certificates))

@@ -25,8 +25,6 @@ type pushOutcome struct {
 	rejected bool     // at least one pod refused the config itself
 }
 
-func (o pushOutcome) ok() bool { return o.pods > 0 && len(o.failed) == 0 }
-
 // syncGateway runs the pipeline for one Gateway: snapshot → translate → render → push →
 // status. An error means "retry later"; problems a retry cannot fix go to status instead.
 func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) error {

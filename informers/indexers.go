@@ -27,7 +27,6 @@ const (
 const GatewayNameLabel = "gateway.networking.k8s.io/gateway-name"
 
 var gatewayIndexers = cache.Indexers{
-	cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
 	IndexGatewayClass: func(obj any) ([]string, error) {
 		gw, ok := obj.(*gatewayv1.Gateway)
 		if !ok {
@@ -45,7 +44,6 @@ var gatewayIndexers = cache.Indexers{
 }
 
 var routeIndexers = cache.Indexers{
-	cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
 	IndexRouteParentGateway: func(obj any) ([]string, error) {
 		r, ok := routeRefsOf(obj)
 		if !ok {

@@ -1,0 +1,351 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayfake "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/fake"
+
+	"github.com/khulnasoft/gateway/informers"
+	"github.com/khulnasoft/gateway/kengine"
+)
+
+// fakePusher records pushes and fails the pods named in fail.
+type fakePusher struct {
+	mu     sync.Mutex
+	pushes []fakePush
+	fail   map[string]error
+}
+
+type fakePush struct {
+	endpoints []kengine.Endpoint
+	config    []byte
+	version   string
+}
+
+func (p *fakePusher) Push(_ context.Context, eps []kengine.Endpoint, config []byte, version string) []kengine.Result {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pushes = append(p.pushes, fakePush{endpoints: eps, config: config, version: version})
+	out := make([]kengine.Result, len(eps))
+	for i, ep := range eps {
+		out[i] = kengine.Result{Endpoint: ep, Err: p.fail[ep.Pod]}
+	}
+	return out
+}
+
+func (p *fakePusher) Forget(func(kengine.Endpoint) bool) {}
+
+type fixture struct {
+	t       *testing.T
+	kube    *kubefake.Clientset
+	gateway *gatewayfake.Clientset
+	pusher  *fakePusher
+	ctrl    *Controller
+	ctx     context.Context
+}
+
+func newFixture(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Object) *fixture {
+	t.Helper()
+	f := &fixture{t: t, kube: kubefake.NewClientset(kubeObjs...), gateway: gatewayfake.NewSimpleClientset(), pusher: &fakePusher{}}
+	// NewSimpleClientset guesses resource names from kinds ("Gateway" becomes "gatewaies"), so
+	// the objects are added under their real resources instead.
+	for _, o := range gwObjs {
+		acc, err := meta.Accessor(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resource string
+		switch o.(type) {
+		case *gatewayv1.GatewayClass:
+			resource = "gatewayclasses"
+		case *gatewayv1.Gateway:
+			resource = "gateways"
+		case *gatewayv1.HTTPRoute:
+			resource = "httproutes"
+		case *gatewayv1.ReferenceGrant:
+			resource = "referencegrants"
+		default:
+			t.Fatalf("unsupported object %T", o)
+		}
+		if err := f.gateway.Tracker().Create(gatewayv1.SchemeGroupVersion.WithResource(resource), o, acc.GetNamespace()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	f.ctx = ctx
+	served := informers.ServedKinds{informers.KindGatewayClass: true, informers.KindGateway: true, informers.KindHTTPRoute: true, informers.KindReferenceGrant: true}
+	inf, err := informers.New(f.kube, f.gateway, served, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ctrl, err = New(f.kube, f.gateway, inf, f.pusher, Options{
+		ControllerName: testController,
+		Render:         testRenderOptions(),
+		AdminPort:      2019,
+		Now:            func() time.Time { return testTime },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.ctrl.queue.ShutDown)
+	inf.Start(ctx.Done())
+	if err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) { return inf.HasSynced(), nil }); err != nil {
+		t.Fatal("informers did not sync")
+	}
+	f.gateway.ClearActions()
+	return f
+}
+
+// statusUpdates returns the objects written through UpdateStatus for a resource.
+func (f *fixture) statusUpdates(resource string) []runtime.Object {
+	var out []runtime.Object
+	for _, a := range f.gateway.Actions() {
+		if u, ok := a.(clienttesting.UpdateAction); ok && a.GetSubresource() == "status" && a.GetResource().Resource == resource {
+			out = append(out, u.GetObject())
+		}
+	}
+	return out
+}
+
+// kengineService returns the labelled Service of a Gateway with an LB address and pods.
+func kengineService(ns, gw string, pods ...string) []runtime.Object {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: gw + "-kengine", Labels: map[string]string{informers.GatewayNameLabel: gw}},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+		Status:     corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "127.0.100.1"}}}},
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: gw + "-kengine-x", Labels: map[string]string{discoveryv1.LabelServiceName: svc.Name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+	}
+	for i, p := range pods {
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
+			Addresses:  []string{fmt.Sprintf("10.244.0.%d", i+10)},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(i%2 == 0)}, // readiness must not matter
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: p, UID: types.UID("uid-" + p)},
+		})
+	}
+	return []runtime.Object{svc, slice}
+}
+
+func basicObjects() ([]runtime.Object, []runtime.Object) {
+	svc, slice := testService("infra", "web", 80, 8080, "10.0.0.1")
+	kube := append([]runtime.Object{svc, slice, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "infra"}}}, kengineService("infra", "gw", "kengine-a", "kengine-b")...)
+	gw := []runtime.Object{
+		testClass(),
+		testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, "")),
+		testRoute("infra", "r", parent("", "gw", ""), rule(nil, nil, backend("", "web", 80, 1))),
+	}
+	return kube, gw
+}
+
+var gwKey = types.NamespacedName{Namespace: "infra", Name: "gw"}
+
+func TestSyncGatewayProgramsEveryPodAndWritesStatus(t *testing.T) {
+	kube, gw := basicObjects()
+	f := newFixture(t, kube, gw)
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.pusher.pushes) != 1 {
+		t.Fatalf("pushes = %d, want 1", len(f.pusher.pushes))
+	}
+	push := f.pusher.pushes[0]
+	if len(push.endpoints) != 2 || push.endpoints[0].Pod != "kengine-a" || push.endpoints[1].Address != "10.244.0.11" {
+		t.Errorf("endpoints = %+v, want both pods whatever their readiness", push.endpoints)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(push.config, &cfg); err != nil {
+		t.Fatalf("pushed config is not JSON: %v", err)
+	}
+	if !strings.Contains(string(push.config), `"dial":"10.0.0.1:8080"`) || !strings.Contains(string(push.config), push.version) {
+		t.Errorf("pushed config lacks the backend or its version")
+	}
+
+	gws := f.statusUpdates("gateways")
+	if len(gws) != 1 {
+		t.Fatalf("gateway status updates = %d, want 1", len(gws))
+	}
+	st := gws[0].(*gatewayv1.Gateway).Status
+	if c := meta.FindStatusCondition(st.Conditions, "Programmed"); c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != 3 {
+		t.Errorf("Programmed = %+v", c)
+	}
+	if len(st.Addresses) != 1 || st.Addresses[0].Value != "127.0.100.1" {
+		t.Errorf("addresses = %+v", st.Addresses)
+	}
+	if len(st.Listeners) != 1 || st.Listeners[0].AttachedRoutes != 1 || !meta.IsStatusConditionTrue(st.Listeners[0].Conditions, "Programmed") {
+		t.Errorf("listeners = %+v", st.Listeners)
+	}
+	routes := f.statusUpdates("httproutes")
+	if len(routes) != 1 {
+		t.Fatalf("route status updates = %d, want 1", len(routes))
+	}
+	parents := routes[0].(*gatewayv1.HTTPRoute).Status.Parents
+	if len(parents) != 1 || !meta.IsStatusConditionTrue(parents[0].Conditions, "Accepted") || !meta.IsStatusConditionTrue(parents[0].Conditions, "ResolvedRefs") {
+		t.Errorf("route parents = %+v", parents)
+	}
+}
+
+func TestSyncGatewayWritesNothingWhenStatusIsCurrent(t *testing.T) {
+	kube, gw := basicObjects()
+	f := newFixture(t, kube, gw)
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	// Let the informers observe the written status, then sync again.
+	waitFor(t, func() bool {
+		g, err := f.ctrl.informers.Gateways.Gateways("infra").Get("gw")
+		r, err2 := f.ctrl.informers.HTTPRoutes.HTTPRoutes("infra").Get("r")
+		return err == nil && err2 == nil && len(g.Status.Conditions) > 0 && len(r.Status.Parents) > 0
+	})
+	f.gateway.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.statusUpdates("gateways")) + len(f.statusUpdates("httproutes")); n != 0 {
+		t.Errorf("status writes on an unchanged sync = %d, want 0", n)
+	}
+}
+
+func TestSyncGatewayReportsPodsThatFail(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantReason string
+		wantRetry  bool
+	}{
+		{"config rejected", &kengine.APIError{StatusCode: 400, Message: "loading config: bad handler"}, "Invalid", false},
+		{"pod unreachable", errors.New("dial tcp 10.244.0.11:2019: connection refused"), "Pending", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kube, gw := basicObjects()
+			f := newFixture(t, kube, gw)
+			f.pusher.fail = map[string]error{"kengine-b": tt.err}
+			err := f.ctrl.syncGateway(f.ctx, gwKey)
+			if (err != nil) != tt.wantRetry {
+				t.Errorf("syncGateway error = %v, want retry %v", err, tt.wantRetry)
+			}
+			st := f.statusUpdates("gateways")[0].(*gatewayv1.Gateway).Status
+			c := meta.FindStatusCondition(st.Conditions, "Programmed")
+			if c == nil || c.Status != metav1.ConditionFalse || c.Reason != tt.wantReason || !strings.Contains(c.Message, "kengine-b") || strings.Contains(c.Message, "kengine-a:") {
+				t.Errorf("Programmed = %+v, want False/%s naming only kengine-b", c, tt.wantReason)
+			}
+		})
+	}
+}
+
+func TestSyncGatewayWithoutKengineService(t *testing.T) {
+	svc, slice := testService("infra", "web", 80, 8080, "10.0.0.1")
+	f := newFixture(t, []runtime.Object{svc, slice}, []runtime.Object{testClass(), testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, ""))})
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.pusher.pushes) != 0 {
+		t.Errorf("pushed without pods")
+	}
+	st := f.statusUpdates("gateways")[0].(*gatewayv1.Gateway).Status
+	if c := meta.FindStatusCondition(st.Conditions, "Programmed"); c == nil || c.Reason != "NoResources" {
+		t.Errorf("Programmed = %+v, want NoResources", c)
+	}
+	if c := meta.FindStatusCondition(st.Listeners[0].Conditions, "Programmed"); c == nil || c.Reason != "Pending" {
+		t.Errorf("listener Programmed = %+v, want Pending", c)
+	}
+}
+
+func TestSyncGatewayIgnoresOtherControllers(t *testing.T) {
+	kube, gw := basicObjects()
+	gw[0].(*gatewayv1.GatewayClass).Spec.ControllerName = "example.com/other"
+	f := newFixture(t, kube, gw)
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.pusher.pushes) != 0 || len(f.gateway.Actions()) != 0 {
+		t.Errorf("acted on a Gateway of another controller: %d pushes, %v", len(f.pusher.pushes), f.gateway.Actions())
+	}
+}
+
+// A route shared by two Gateways keeps both Gateways' entries and other controllers' entries.
+func TestRouteStatusSharedBetweenGateways(t *testing.T) {
+	svc, slice := testService("infra", "web", 80, 8080, "10.0.0.1")
+	kube := append([]runtime.Object{svc, slice}, kengineService("infra", "gw", "a")...)
+	kube = append(kube, kengineService("infra", "gw2", "b")...)
+	route := testRoute("infra", "r", parent("", "gw", ""), parent("", "gw2", ""), parent("", "foreign", ""), rule(nil, nil, backend("", "web", 80, 1)))
+	route.Status.Parents = []gatewayv1.RouteParentStatus{{
+		ParentRef: gatewayv1.ParentReference{Name: "foreign"}, ControllerName: "example.com/other",
+		Conditions: []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", LastTransitionTime: metav1.NewTime(testTime)}},
+	}}
+	gw2 := testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, ""))
+	gw2.Name = "gw2"
+	f := newFixture(t, kube, []runtime.Object{testClass(), testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, "")), gw2, route})
+	for _, key := range []types.NamespacedName{gwKey, {Namespace: "infra", Name: "gw2"}} {
+		if err := f.ctrl.syncGateway(f.ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		// The second sync must see the first one's write, through the cache or the conflict retry.
+		waitFor(t, func() bool {
+			r, err := f.ctrl.informers.HTTPRoutes.HTTPRoutes("infra").Get("r")
+			return err == nil && len(r.Status.Parents) >= 2
+		})
+	}
+	r, err := f.gateway.GatewayV1().HTTPRoutes("infra").Get(f.ctx, "r", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range r.Status.Parents {
+		names = append(names, string(p.ParentRef.Name)+"@"+string(p.ControllerName))
+	}
+	want := "foreign@example.com/other,gw@" + testController + ",gw2@" + testController
+	if got := strings.Join(names, ","); got != want {
+		t.Errorf("parents = %s, want %s", got, want)
+	}
+}
+
+func TestSyncGatewayClass(t *testing.T) {
+	other := testClass()
+	other.Name, other.Spec.ControllerName = "other", "example.com/other"
+	f := newFixture(t, nil, []runtime.Object{testClass(), other})
+	for _, name := range []string{"kengine", "other"} {
+		if err := f.ctrl.syncGatewayClass(f.ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ups := f.statusUpdates("gatewayclasses")
+	if len(ups) != 1 {
+		t.Fatalf("class status updates = %d, want 1 (ours only)", len(ups))
+	}
+	gc := ups[0].(*gatewayv1.GatewayClass)
+	if gc.Name != "kengine" || !meta.IsStatusConditionTrue(gc.Status.Conditions, "Accepted") {
+		t.Errorf("class status = %+v", gc.Status)
+	}
+	if len(gc.Status.SupportedFeatures) != len(SupportedFeatures) || gc.Status.SupportedFeatures[0].Name != "Gateway" {
+		t.Errorf("supportedFeatures = %+v", gc.Status.SupportedFeatures)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	if err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
+		t.Fatal("condition not met in time")
+	}
+}
