@@ -133,9 +133,7 @@ func TestAPIErrorString(t *testing.T) {
 }
 
 func TestLoadTimeout(t *testing.T) {
-	blocked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done() // the client gives up and closes the connection
-	})
+	blocked := blockingHandler()
 	port, eps := startPods(t, nil, blocked)
 	c := newTestClient(t, ClientOptions{Port: port, Insecure: true, Timeout: 50 * time.Millisecond})
 

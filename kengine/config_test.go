@@ -72,7 +72,7 @@ func goldenConfig(t *testing.T) *Config {
 				GracePeriod:   Duration(5 * time.Second),
 				ShutdownDelay: Duration(time.Second),
 				Servers: map[string]*Server{
-					"default/gateway/http": {
+					"default.gateway.http": {
 						Listen:         []string{"{env.POD_IP}:8080"},
 						AutomaticHTTPS: &AutomaticHTTPS{Disable: true},
 						Routes: []Route{
@@ -146,7 +146,7 @@ func goldenConfig(t *testing.T) *Config {
 							},
 						},
 					},
-					"default/gateway/https": {
+					"default.gateway.https": {
 						Listen: []string{"{env.POD_IP}:8443"},
 						ListenerWrappers: []ListenerWrapper{
 							Layer4ListenerWrapper{Routes: []Layer4Route{{
@@ -191,7 +191,7 @@ func goldenConfig(t *testing.T) *Config {
 				DisableOCSPStapling: true,
 			},
 			Layer4: &Layer4App{Servers: map[string]*Layer4Server{
-				"default/gateway/tcp": {
+				"default.gateway.tcp": {
 					Listen: []string{"{env.POD_IP}:9000"},
 					Routes: []Layer4Route{{Handle: []Layer4Handler{Layer4Proxy{
 						Upstreams: []Layer4Upstream{
@@ -201,12 +201,12 @@ func goldenConfig(t *testing.T) *Config {
 						LoadBalancing: &Layer4LoadBalancing{Selection: &Layer4SelectionPolicy{Policy: "weighted_round_robin"}},
 					}}}},
 				},
-				"default/gateway/udp": {
+				"default.gateway.udp": {
 					Listen:      []string{"udp/{env.POD_IP}:5353"},
 					IdleTimeout: Duration(time.Minute),
 					Routes:      []Layer4Route{{Handle: []Layer4Handler{Layer4Proxy{Upstreams: []Layer4Upstream{{Dial: []string{"udp/10.0.0.12:53"}}}}}}},
 				},
-				"default/gateway/tls": {
+				"default.gateway.tls": {
 					Listen:          []string{"{env.POD_IP}:9443"},
 					MatchingTimeout: Duration(time.Second),
 					Routes: []Layer4Route{

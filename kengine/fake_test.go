@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // fakeKengine imitates the admin API of one Kengine pod: POST /load stores the config and GET
@@ -187,6 +188,19 @@ func listenSamePort(n int) []net.Listener {
 		listeners = append(listeners, l)
 	}
 	return listeners
+}
+
+// blockingHandler never answers: it waits until the client gives up and closes the
+// connection (or, as a backstop, ten seconds).
+func blockingHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The server notices a closed connection only once the body has been read.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	})
 }
 
 // inflightCounter records the highest number of requests served at once.

@@ -18,7 +18,9 @@ type HTTPApp struct {
 	// placeholder set, before the grace period starts.
 	ShutdownDelay Duration `json:"shutdown_delay,omitempty"`
 
-	// Servers are the HTTP servers, by name. Names are free-form and appear in logs.
+	// Servers are the HTTP servers, by name. A name must not contain "/": the admin API
+	// walks /id/ lookups through the config path, and a slash in a key breaks the walk (400
+	// "invalid traversal path") for every @id below it.
 	Servers map[string]*Server `json:"servers,omitempty"`
 }
 

@@ -5,7 +5,7 @@ import "encoding/json"
 // Layer4App is the layer4 app (github.com/mholt/caddy-l4): TCP and UDP servers whose routes
 // match and handle raw connections.
 type Layer4App struct {
-	// Servers are the layer4 servers, by name.
+	// Servers are the layer4 servers, by name; as with HTTPApp.Servers, no "/" in names.
 	Servers map[string]*Layer4Server `json:"servers,omitempty"`
 }
 

@@ -148,9 +148,7 @@ func TestPushNewPodIdentityIsNotSkipped(t *testing.T) {
 }
 
 func TestPushTimeoutIsPerPod(t *testing.T) {
-	blocked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done()
-	})
+	blocked := blockingHandler()
 	fast := []*fakeKengine{{}, {}}
 	port, eps := startPods(t, nil, fast[0], blocked, fast[1])
 	c := newTestClient(t, ClientOptions{Port: port, Insecure: true, Timeout: 50 * time.Millisecond})

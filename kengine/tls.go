@@ -117,6 +117,10 @@ type TLSHandshakeMatch struct {
 	// SNI matches the server name; "*.example.com" matches one label.
 	SNI []string `json:"sni,omitempty"`
 
+	// SNIRegexp matches the server name with a regular expression, for wildcards that cover
+	// more than one label.
+	SNIRegexp *RegexpMatcher `json:"sni_regexp,omitempty"`
+
 	// ALPN matches an offered application protocol. Provided by the layer4 module.
 	ALPN []string `json:"alpn,omitempty"`
 }
