@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	kubefake "k8s.io/client-go/kubernetes/fake"
@@ -85,7 +86,7 @@ func newFixture(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Object
 		default:
 			t.Fatalf("unsupported object %T", o)
 		}
-		if err := f.gateway.Tracker().Create(gatewayv1.SchemeGroupVersion.WithResource(resource), o, acc.GetNamespace()); err != nil {
+		if err := f.gateway.Tracker().Create(schema.GroupVersionResource{Group: gatewayv1.GroupName, Version: "v1", Resource: resource}, o, acc.GetNamespace()); err != nil {
 			t.Fatal(err)
 		}
 	}
