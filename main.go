@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -57,6 +58,12 @@ type options struct {
 	pushTimeout      time.Duration
 	pushConcurrency  int
 	healthPort       int
+	managed          bool
+	kengineImage     string
+	managedAdminPort int
+	namespace        string
+	adminCASecret    string
+	clientCAOverlap  time.Duration
 	showVersion      bool
 }
 
@@ -82,6 +89,12 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.pushTimeout, "kengine-push-timeout", 10*time.Second, "Timeout of one Admin API request to one pod.")
 	fs.IntVar(&o.pushConcurrency, "kengine-push-concurrency", 16, "Maximum number of pods programmed at once per Gateway.")
 	fs.IntVar(&o.healthPort, "kengine-health-port", 19080, "Port of the readiness route rendered into every config (/kengine-gateway/ready); the next two ports are used on the pods' loopback.")
+	fs.BoolVar(&o.managed, "managed-kengine", true, "Run a Kengine Deployment (or DaemonSet) per Gateway that brings none of its own (GEP-1762).")
+	fs.StringVar(&o.kengineImage, "kengine-image", "ghcr.io/khulnasoft/kengine:latest", "Default Kengine image of managed Gateways (the parameters ConfigMap key \"image\" overrides it).")
+	fs.IntVar(&o.managedAdminPort, "managed-admin-port", 2021, "Mutual-TLS Admin API port of managed Kengine pods.")
+	fs.StringVar(&o.namespace, "namespace", "", "The controller's namespace, where the admin CA Secret lives; defaults to the pod's namespace, else kengine-gateway-system.")
+	fs.StringVar(&o.adminCASecret, "admin-ca-secret", "kengine-gateway-admin-ca", "Name of the Secret holding the admin root CA and client CA of managed Kengine (created if missing).")
+	fs.DurationVar(&o.clientCAOverlap, "admin-client-ca-overlap", time.Hour, "How long a rotated-out admin client CA stays trusted by managed pods; must exceed --resync-period.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
@@ -155,10 +168,6 @@ func main() {
 func run(ctx context.Context, o *options) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting kengine-gateway", "version", version, "controllerName", o.controllerName)
-	admin, pki, err := o.adminBase()
-	if err != nil {
-		return err
-	}
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
 		return err
@@ -172,13 +181,41 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	pusher, err := kengine.NewClient(kengine.ClientOptions{
-		Port: o.adminPort, Insecure: o.adminInsecure,
-		CAFile: o.adminCAFile, CertFile: o.adminCertFile, KeyFile: o.adminKeyFile,
-		ServerName: o.adminServerName, Timeout: o.pushTimeout, Concurrency: o.pushConcurrency,
-	})
-	if err != nil {
-		return fmt.Errorf("configuring the Kengine admin client: %w", err)
+	// Bring-your-own Kengine is programmed with the admin settings of the flags; without any,
+	// only managed Gateways work.
+	var byoPusher controller.Pusher
+	var admin *kengine.Admin
+	var adminPKIApp *kengine.PKIApp
+	if o.adminInsecure || o.adminConfigFile != "" {
+		if admin, adminPKIApp, err = o.adminBase(); err != nil {
+			return err
+		}
+		client, err := kengine.NewClient(kengine.ClientOptions{
+			Port: o.adminPort, Insecure: o.adminInsecure,
+			CAFile: o.adminCAFile, CertFile: o.adminCertFile, KeyFile: o.adminKeyFile,
+			ServerName: o.adminServerName, Timeout: o.pushTimeout, Concurrency: o.pushConcurrency,
+		})
+		if err != nil {
+			return fmt.Errorf("configuring the Kengine admin client: %w", err)
+		}
+		byoPusher = client
+	} else if !o.managed {
+		return errors.New("nothing to program: enable --managed-kengine, or give bring-your-own admin settings (--kengine-admin-config with the TLS flags)")
+	}
+	managed := controller.ManagedOptions{Enabled: o.managed, Image: o.kengineImage, AdminPort: o.managedAdminPort}
+	if o.managed {
+		pki, err := controller.LoadAdminPKI(ctx, kube, controller.AdminPKIOptions{
+			Namespace: o.controllerNamespace(), Name: o.adminCASecret, RotationOverlap: o.clientCAOverlap,
+		})
+		if err != nil {
+			return err
+		}
+		managed.PKI = pki
+		managed.NewPusher = func(t *controller.KengineTLS) (controller.Pusher, error) {
+			return kengine.NewClient(kengine.ClientOptions{
+				Port: t.Port, TLSConfig: pki.ClientTLSConfig(t.Identity), Timeout: o.pushTimeout, Concurrency: o.pushConcurrency,
+			})
+		}
 	}
 
 	registry := prometheus.NewRegistry()
@@ -207,9 +244,10 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	ctrl, err := controller.New(kube, gw, inf, pusher, controller.Options{
+	ctrl, err := controller.New(kube, gw, inf, byoPusher, controller.Options{
 		ControllerName: o.controllerName,
-		Render:         controller.RenderOptions{Admin: admin, PKI: pki, HealthPort: o.healthPort},
+		Managed:        managed,
+		Render:         controller.RenderOptions{Admin: admin, PKI: adminPKIApp, HealthPort: o.healthPort},
 		AdminPort:      o.adminPort,
 		ResyncPeriod:   o.resyncPeriod,
 		QueueMetrics:   controller.NewWorkqueueMetricsProvider(registry),
@@ -231,6 +269,17 @@ func run(ctx context.Context, o *options) error {
 		return start(ctx)
 	}
 	return runWithLeaderElection(ctx, kube, o, start)
+}
+
+// controllerNamespace is where the controller keeps its own Secrets.
+func (o *options) controllerNamespace() string {
+	if o.namespace != "" {
+		return o.namespace
+	}
+	if data, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+		return strings.TrimSpace(string(data))
+	}
+	return "kengine-gateway-system"
 }
 
 func waitSynced(ctx context.Context, inf *informers.Informers) bool {

@@ -45,6 +45,8 @@ type Options struct {
 	Clock workqueue.Clock
 	// QueueMetrics receives the work queue's metrics; nil disables them.
 	QueueMetrics workqueue.MetricsProvider
+	// Managed configures Kengine deployments run by the controller.
+	Managed ManagedOptions
 	// Now returns the time written into condition transitions; nil means time.Now.
 	Now func() time.Time
 }
@@ -71,6 +73,7 @@ type Controller struct {
 	pusher    Pusher
 	queue     *workqueue.Queue[queueKey]
 	opts      Options
+	managed   managedState
 }
 
 // New creates a controller and registers its event handlers on the informers. Call it before
@@ -88,6 +91,7 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, inf *informers.I
 		informers: inf,
 		pusher:    pusher,
 		opts:      opts,
+		managed:   managedState{applied: map[string]appliedObject{}, pushers: map[types.NamespacedName]Pusher{}},
 		queue: workqueue.New(workqueue.Config[queueKey]{
 			Name:            "gateway",
 			Clock:           opts.Clock,
@@ -133,13 +137,28 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 		wg.Wait()
 	}()
 	if c.opts.ResyncPeriod > 0 {
-		go wait.UntilWithContext(ctx, func(context.Context) { c.enqueueAllGateways() }, c.opts.ResyncPeriod)
+		go wait.UntilWithContext(ctx, c.resync, c.opts.ResyncPeriod)
 	}
 	<-ctx.Done()
 	logger.Info("Shutting down: draining the work queue")
 	c.queue.ShutDownWithDrain()
 	<-done
 	return nil
+}
+
+// resync rotates the admin client CA when due and re-checks every Gateway against its pods.
+func (c *Controller) resync(ctx context.Context) {
+	if pki := c.opts.Managed.PKI; pki != nil {
+		if rotated, err := pki.RotateClientCA(ctx, false); err != nil {
+			klog.FromContext(ctx).Error(err, "Rotating the admin client CA")
+		} else if rotated {
+			klog.FromContext(ctx).Info("Rotated the admin client CA; the previous one stays trusted during the overlap")
+		}
+		if _, err := pki.UnpinPreviousClientCA(ctx, false); err != nil {
+			klog.FromContext(ctx).Error(err, "Unpinning the previous admin client CA")
+		}
+	}
+	c.enqueueAllGateways()
 }
 
 func (c *Controller) enqueueAllGateways() {

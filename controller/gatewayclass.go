@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"sort"
 
@@ -58,8 +59,15 @@ func (c *Controller) syncGatewayClass(ctx context.Context, name string) error {
 	if !c.ownsClass(gc) {
 		return nil
 	}
+	accepted := condition(gatewayv1.GatewayClassConditionStatusAccepted, true, gatewayv1.GatewayClassReasonAccepted, "handled by "+c.opts.ControllerName, gc.Generation)
+	var perr *parametersError
+	if err := c.overlayClassParameters(&kengineParameters{}, gc); errors.As(err, &perr) {
+		accepted = condition(gatewayv1.GatewayClassConditionStatusAccepted, false, gatewayv1.GatewayClassReasonInvalidParameters, perr.Error(), gc.Generation)
+	} else if err != nil {
+		return err
+	}
 	desired := []metav1.Condition{
-		condition(gatewayv1.GatewayClassConditionStatusAccepted, true, gatewayv1.GatewayClassReasonAccepted, "handled by "+c.opts.ControllerName, gc.Generation),
+		accepted,
 		condition(gatewayv1.GatewayClassConditionStatusSupportedVersion, true, gatewayv1.GatewayClassReasonSupportedVersion, "Gateway API v1.6 is supported", gc.Generation),
 	}
 	feats := supportedFeatures()

@@ -80,7 +80,8 @@ func Render(m *Model, opts RenderOptions) (*kengine.Config, error) {
 		for _, c := range m.Certificates {
 			certs = append(certs, kengine.PEMCertificate{Certificate: string(c.CertPEM), Key: string(c.KeyPEM), Tags: []string{c.Tag}})
 		}
-		cfg.Apps.TLS = &kengine.TLSApp{Certificates: &kengine.Certificates{LoadPEM: certs}}
+		// No OCSP stapling: Kengine must never call out on its own.
+		cfg.Apps.TLS = &kengine.TLSApp{Certificates: &kengine.Certificates{LoadPEM: certs}, DisableOCSPStapling: true}
 	}
 	return cfg, nil
 }
@@ -132,7 +133,7 @@ func (r *renderer) server(srv *ServerModel) *kengine.Server {
 		if srv.TLS {
 			p := kengine.TLSConnectionPolicy{CertificateSelection: &kengine.CertSelection{AnyTag: l.CertificateTags}}
 			if l.Hostname != "" {
-				p.Match = &kengine.TLSHandshakeMatch{SNI: []string{l.Hostname}}
+				p.Match = sniMatcher(l.Hostname)
 			}
 			out.TLSConnectionPolicies = append(out.TLSConnectionPolicies, p)
 		}
@@ -149,6 +150,15 @@ func hostMatcher(h string) kengine.MatcherSet {
 		return kengine.MatcherSet{HeaderRegexp: map[string]*kengine.RegexpMatcher{"Host": {Pattern: pattern}}}
 	}
 	return kengine.MatcherSet{Host: []string{h}}
+}
+
+// sniMatcher matches a listener hostname in the TLS handshake. Kengine's sni matcher, like its
+// host matcher, treats "*" as exactly one label, so wildcards use a regexp.
+func sniMatcher(h string) *kengine.TLSHandshakeMatch {
+	if strings.HasPrefix(h, "*.") {
+		return &kengine.TLSHandshakeMatch{SNIRegexp: &kengine.RegexpMatcher{Pattern: `(?i)^.+\.` + regexp.QuoteMeta(h[2:]) + `$`}}
+	}
+	return &kengine.TLSHandshakeMatch{SNI: []string{h}}
 }
 
 func notFoundRoute() kengine.Route { return staticRoute(http.StatusNotFound) }
@@ -230,7 +240,7 @@ func matcherFor(m gatewayv1.HTTPRouteMatch) (kengine.MatcherSet, bool) {
 		if _, dup := ms.Query[string(q.Name)]; dup {
 			continue
 		}
-		ms.Query[string(q.Name)] = []string{q.Value}
+		ms.Query[string(q.Name)] = []string{literal(q.Value)}
 		any = true
 	}
 	if m.Method != nil {
@@ -240,19 +250,32 @@ func matcherFor(m gatewayv1.HTTPRouteMatch) (kengine.MatcherSet, bool) {
 	return ms, any
 }
 
+// placeholderEscaper escapes the braces that open and close Kengine placeholders.
+var placeholderEscaper = strings.NewReplacer("{", `\{`, "}", `\}`)
+
+// literal escapes a value from a route so that Kengine uses it as written. Kengine expands
+// placeholders in header values, rewrite targets and query matchers, and {env.*} or {file.*}
+// would let a route author read the pod's environment and files.
+func literal(s string) string {
+	if !strings.ContainsAny(s, "{}") {
+		return s
+	}
+	return placeholderEscaper.Replace(s)
+}
+
 func headerOps(f *gatewayv1.HTTPHeaderFilter) *kengine.HeaderOps {
 	ops := &kengine.HeaderOps{}
 	for _, h := range f.Set {
 		if ops.Set == nil {
 			ops.Set = map[string][]string{}
 		}
-		ops.Set[string(h.Name)] = []string{h.Value}
+		ops.Set[string(h.Name)] = []string{literal(h.Value)}
 	}
 	for _, h := range f.Add {
 		if ops.Add == nil {
 			ops.Add = map[string][]string{}
 		}
-		ops.Add[string(h.Name)] = append(ops.Add[string(h.Name)], h.Value)
+		ops.Add[string(h.Name)] = append(ops.Add[string(h.Name)], literal(h.Value))
 	}
 	ops.Delete = append(ops.Delete, f.Remove...)
 	return ops
@@ -268,7 +291,7 @@ func pathRewrite(match gatewayv1.HTTPRouteMatch, p *gatewayv1.HTTPPathModifier) 
 		if p.ReplaceFullPath == nil {
 			return nil
 		}
-		return &kengine.Rewrite{URI: *p.ReplaceFullPath}
+		return &kengine.Rewrite{URI: literal(*p.ReplaceFullPath)}
 	case gatewayv1.PrefixMatchHTTPPathModifier:
 		if p.ReplacePrefixMatch == nil || *match.Path.Type != gatewayv1.PathMatchPathPrefix {
 			return nil
@@ -278,7 +301,7 @@ func pathRewrite(match gatewayv1.HTTPRouteMatch, p *gatewayv1.HTTPPathModifier) 
 		// "/prefix" + rest becomes replacement + rest; rest is empty or starts with "/". An
 		// empty result is the root path.
 		return &kengine.Rewrite{PathRegexp: []kengine.RegexReplacement{
-			{Find: "^" + regexp.QuoteMeta(prefix) + "(/.*)?$", Replace: strings.ReplaceAll(replacement, "$", "$$") + "$1"},
+			{Find: "^" + regexp.QuoteMeta(prefix) + "(/.*)?$", Replace: literal(strings.ReplaceAll(replacement, "$", "$$")) + "$1"},
 			{Find: "^$", Replace: "/"},
 		}}
 	}

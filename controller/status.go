@@ -46,6 +46,8 @@ func gatewayStatus(gw *gatewayv1.Gateway, tr *Translation, dp *dataPlane, outcom
 	case len(dp.services) == 0:
 		programmed = condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonNoResources,
 			fmt.Sprintf("no Service labelled %s=%s in namespace %s fronts Kengine pods", informers.GatewayNameLabel, gw.Name, gw.Namespace), gen)
+	case outcome.pods == 0 && len(outcome.failed) > 0:
+		programmed = condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonInvalid, truncate(strings.Join(outcome.failed, "; ")), gen)
 	case outcome.pods == 0:
 		programmed = condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonPending, "waiting for Kengine pods behind the Gateway's Service", gen)
 	case len(outcome.failed) > 0:

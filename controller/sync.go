@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -32,6 +34,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	gw, err := c.informers.Gateways.Gateways(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
 		logger.V(4).Info("Gateway deleted")
+		c.forgetManaged(key)
 		return nil
 	}
 	if err != nil {
@@ -48,6 +51,23 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 		return nil
 	}
 
+	// Managed or bring-your-own Kengine, and the managed deployment's parameters.
+	managed, params, paramsErr := false, kengineParameters{}, error(nil)
+	if c.opts.Managed.Enabled {
+		byo, err := c.bringsOwnKengine(gw)
+		if err != nil {
+			return err
+		}
+		if !byo {
+			managed = true
+			params, paramsErr = c.resolveParameters(class, gw)
+			var perr *parametersError
+			if paramsErr != nil && !errors.As(paramsErr, &perr) {
+				return paramsErr
+			}
+		}
+	}
+
 	// 1. snapshot
 	snap, err := c.buildSnapshot(class, gw)
 	if err != nil {
@@ -55,8 +75,30 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	}
 	// 2. translate
 	tr := Translate(snap, TranslateOptions{ControllerName: gatewayv1.GatewayController(c.opts.ControllerName)})
+	if paramsErr != nil {
+		// Nothing is created or pushed for a Gateway whose parameters are invalid.
+		tr.GatewayConditions = []metav1.Condition{condition(gatewayv1.GatewayConditionAccepted, false,
+			gatewayv1.GatewayReasonInvalidParameters, paramsErr.Error(), gw.Generation)}
+		return c.writeStatus(ctx, gw, tr, &dataPlane{}, pushOutcome{})
+	}
+	accepted := meta.IsStatusConditionTrue(tr.GatewayConditions, string(gatewayv1.GatewayConditionAccepted))
+	render, pusher := c.opts.Render, c.pusher
+	if managed && accepted {
+		if render, pusher, err = c.reconcileManaged(ctx, gw, class, params); err != nil {
+			return fmt.Errorf("reconciling the managed Kengine: %w", err)
+		}
+	}
+	if pusher == nil {
+		// Bring-your-own Kengine without admin credentials: nothing can be pushed.
+		dp, err := c.findDataPlane(key)
+		if err != nil {
+			return err
+		}
+		return c.writeStatus(ctx, gw, tr, dp, pushOutcome{pods: len(dp.endpoints), rejected: true, failed: []string{
+			"bring-your-own Kengine needs the controller to run with --kengine-admin-config (mutual TLS) or --kengine-admin-insecure"}})
+	}
 	// 3. render
-	cfg, err := Render(tr.Model, c.opts.Render)
+	cfg, err := Render(tr.Model, render)
 	if err != nil {
 		return fmt.Errorf("rendering config: %w", err)
 	}
@@ -69,8 +111,11 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	if err != nil {
 		return err
 	}
-	outcome := c.push(ctx, dp, data, version)
-	logger.V(4).Info("Synced", "version", version[:12], "bytes", len(data), "pods", outcome.pods, "failed", len(outcome.failed))
+	var outcome pushOutcome
+	if accepted {
+		outcome = c.push(ctx, pusher, dp, data, version)
+	}
+	logger.V(4).Info("Synced", "managed", managed, "version", version[:12], "bytes", len(data), "pods", outcome.pods, "failed", len(outcome.failed))
 	// 5. status
 	if err := c.writeStatus(ctx, gw, tr, dp, outcome); err != nil {
 		return err
@@ -82,12 +127,12 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 }
 
 // push sends the config to every pod of the Gateway and summarises the results.
-func (c *Controller) push(ctx context.Context, dp *dataPlane, data []byte, version string) pushOutcome {
+func (c *Controller) push(ctx context.Context, pusher Pusher, dp *dataPlane, data []byte, version string) pushOutcome {
 	out := pushOutcome{pods: len(dp.endpoints)}
 	if len(dp.endpoints) == 0 {
 		return out
 	}
-	for _, r := range c.pusher.Push(ctx, dp.endpoints, data, version) {
+	for _, r := range pusher.Push(ctx, dp.endpoints, data, version) {
 		if r.Err == nil {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/tools/cache"
@@ -28,11 +29,18 @@ func (i *Informers) AddEventHandlers(q Enqueuer) error {
 	}{
 		{i.gatewayFactory.Gateway().V1().GatewayClasses().Informer(), m.onGatewayClass},
 		{i.gatewayFactory.Gateway().V1().Gateways().Informer(), m.onGateway},
+		{i.kubeFactory.Core().V1().ConfigMaps().Informer(), m.onConfigMap},
 		{i.gatewayFactory.Gateway().V1().HTTPRoutes().Informer(), m.onRoute},
 		{i.kubeFactory.Core().V1().Services().Informer(), m.onService},
 		{i.kubeFactory.Discovery().V1().EndpointSlices().Informer(), m.onEndpointSlice},
 		{i.kubeFactory.Core().V1().Secrets().Informer(), m.onSecret},
 		{i.kubeFactory.Core().V1().Namespaces().Informer(), m.onNamespace},
+	}
+	for _, inf := range i.Managed.all {
+		regs = append(regs, struct {
+			inf cache.SharedIndexInformer
+			fn  func(obj any)
+		}{inf, m.onManagedObject})
 	}
 	if i.Served.Has(KindGRPCRoute) {
 		regs = append(regs, struct {
@@ -234,4 +242,33 @@ func (m *mapper) indexedObjects(idx cache.Indexer, name, value string) []any {
 		return nil
 	}
 	return objs
+}
+
+// onConfigMap resyncs the Gateways whose class or infrastructure names the ConfigMap as
+// parametersRef, and the classes that name it.
+func (m *mapper) onConfigMap(obj any) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return
+	}
+	for _, o := range m.i.gatewayIndexer.List() {
+		gw, ok := o.(*gatewayv1.Gateway)
+		if !ok {
+			continue
+		}
+		if ref := gw.Spec.Infrastructure; ref != nil && ref.ParametersRef != nil && ref.ParametersRef.Kind == "ConfigMap" &&
+			gw.Namespace == cm.Namespace && ref.ParametersRef.Name == cm.Name {
+			m.q.EnqueueGateway(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name})
+		}
+	}
+	classes, err := m.i.GatewayClasses.List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, gc := range classes {
+		ref := gc.Spec.ParametersRef
+		if ref != nil && ref.Kind == "ConfigMap" && ref.Namespace != nil && string(*ref.Namespace) == cm.Namespace && ref.Name == cm.Name {
+			m.onGatewayClass(gc)
+		}
+	}
 }

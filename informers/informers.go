@@ -22,6 +22,9 @@ type Informers struct {
 	kubeFactory    kubeinformers.SharedInformerFactory
 	gatewayFactory gatewayinformers.SharedInformerFactory
 
+	// Managed watches the objects generated for managed Gateways.
+	Managed *Managed
+
 	// informers in start order; every one of them must sync before workers start.
 	all []cache.SharedIndexInformer
 
@@ -85,6 +88,9 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, served ServedKin
 	i.all = append(i.all, classes.Informer(), gateways.Informer(), httpRoutes.Informer(),
 		services.Informer(), slices.Informer(), secrets.Informer(), namespaces.Informer(), configMaps.Informer())
 
+	i.Managed = newManaged(kube, resync)
+	i.all = append(i.all, i.Managed.all...)
+
 	if served.Has(KindGRPCRoute) {
 		grpc := gwv1.GRPCRoutes()
 		if err := grpc.Informer().AddIndexers(routeIndexers); err != nil {
@@ -107,6 +113,7 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, served ServedKin
 func (i *Informers) Start(stop <-chan struct{}) {
 	i.kubeFactory.Start(stop)
 	i.gatewayFactory.Start(stop)
+	i.Managed.factory.Start(stop)
 }
 
 // HasSynced reports whether every started informer has completed its initial list.
@@ -123,4 +130,5 @@ func (i *Informers) HasSynced() bool {
 func (i *Informers) Shutdown() {
 	i.kubeFactory.Shutdown()
 	i.gatewayFactory.Shutdown()
+	i.Managed.factory.Shutdown()
 }

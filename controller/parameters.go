@@ -1,0 +1,159 @@
+package controller
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// Keys of the parameters ConfigMap that a GatewayClass (spec.parametersRef) or a Gateway
+// (spec.infrastructure.parametersRef) may point to. The Gateway's values override the class's.
+const (
+	// ParamImage is the Kengine container image.
+	ParamImage = "image"
+	// ParamReplicas is the number of Kengine pods of a Deployment (at least 1).
+	ParamReplicas = "replicas"
+	// ParamServiceType is the type of the Gateway's Service: LoadBalancer (default),
+	// NodePort or ClusterIP.
+	ParamServiceType = "serviceType"
+	// ParamResources is the Kengine container's resources, as YAML or JSON
+	// ({"requests": {"cpu": "100m"}, "limits": {"memory": "256Mi"}}).
+	ParamResources = "resources"
+	// ParamKind runs Kengine as a Deployment (default) or a DaemonSet.
+	ParamKind = "kind"
+)
+
+// kengineParameters are the resolved options of a managed Kengine.
+type kengineParameters struct {
+	image       string
+	replicas    int32
+	serviceType corev1.ServiceType
+	resources   corev1.ResourceRequirements
+	kind        string
+}
+
+// parametersError is an invalid or missing parameters reference; it is reported with the
+// InvalidParameters reason and never retried.
+type parametersError struct{ msg string }
+
+func (e *parametersError) Error() string { return e.msg }
+
+func invalidParameters(format string, args ...any) error {
+	return &parametersError{msg: fmt.Sprintf(format, args...)}
+}
+
+// applyParameters overlays one ConfigMap on p. Unknown keys are errors: a typo must not be
+// silently ignored.
+func applyParameters(p *kengineParameters, cm *corev1.ConfigMap) error {
+	keys := make([]string, 0, len(cm.Data))
+	for k := range cm.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := strings.TrimSpace(cm.Data[k])
+		switch k {
+		case ParamImage:
+			if v == "" {
+				return invalidParameters("ConfigMap %s/%s: %s is empty", cm.Namespace, cm.Name, k)
+			}
+			p.image = v
+		case ParamReplicas:
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || n < 1 {
+				return invalidParameters("ConfigMap %s/%s: %s must be an integer of at least 1, got %q", cm.Namespace, cm.Name, k, v)
+			}
+			p.replicas = int32(n)
+		case ParamServiceType:
+			switch t := corev1.ServiceType(v); t {
+			case corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeNodePort, corev1.ServiceTypeClusterIP:
+				p.serviceType = t
+			default:
+				return invalidParameters("ConfigMap %s/%s: %s must be LoadBalancer, NodePort or ClusterIP, got %q", cm.Namespace, cm.Name, k, v)
+			}
+		case ParamResources:
+			var r corev1.ResourceRequirements
+			dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader([]byte(v)), 4096)
+			if err := dec.Decode(&r); err != nil {
+				return invalidParameters("ConfigMap %s/%s: %s: %v", cm.Namespace, cm.Name, k, err)
+			}
+			for name, q := range r.Limits {
+				if req, ok := r.Requests[name]; ok && req.Cmp(q) > 0 {
+					return invalidParameters("ConfigMap %s/%s: %s: request of %s exceeds its limit", cm.Namespace, cm.Name, k, name)
+				}
+			}
+			p.resources = r
+		case ParamKind:
+			if v != "Deployment" && v != "DaemonSet" {
+				return invalidParameters("ConfigMap %s/%s: %s must be Deployment or DaemonSet, got %q", cm.Namespace, cm.Name, k, v)
+			}
+			p.kind = v
+		default:
+			return invalidParameters("ConfigMap %s/%s: unknown key %q (known: image, replicas, serviceType, resources, kind)", cm.Namespace, cm.Name, k)
+		}
+	}
+	return nil
+}
+
+// classParametersRef returns the class's ConfigMap reference, or an error for references
+// this controller cannot use.
+func classParametersRef(gc *gatewayv1.GatewayClass) (ns, name string, ok bool, err error) {
+	ref := gc.Spec.ParametersRef
+	if ref == nil {
+		return "", "", false, nil
+	}
+	if ref.Group != "" || ref.Kind != "ConfigMap" {
+		return "", "", false, invalidParameters("parametersRef must be a core ConfigMap, got %s/%s", ref.Group, ref.Kind)
+	}
+	if ref.Namespace == nil || *ref.Namespace == "" {
+		return "", "", false, invalidParameters("parametersRef to ConfigMap %s needs a namespace", ref.Name)
+	}
+	return string(*ref.Namespace), ref.Name, true, nil
+}
+
+// resolveParameters merges the defaults, the class's ConfigMap and the Gateway's ConfigMap.
+func (c *Controller) resolveParameters(gc *gatewayv1.GatewayClass, gw *gatewayv1.Gateway) (kengineParameters, error) {
+	p := kengineParameters{image: c.opts.Managed.Image, replicas: 1, serviceType: corev1.ServiceTypeLoadBalancer, kind: "Deployment"}
+	if err := c.overlayClassParameters(&p, gc); err != nil {
+		return p, err
+	}
+	if gw != nil && gw.Spec.Infrastructure != nil && gw.Spec.Infrastructure.ParametersRef != nil {
+		ref := gw.Spec.Infrastructure.ParametersRef
+		if ref.Group != "" || ref.Kind != "ConfigMap" {
+			return p, invalidParameters("spec.infrastructure.parametersRef must be a core ConfigMap, got %s/%s", ref.Group, ref.Kind)
+		}
+		cm, err := c.informers.ConfigMaps.ConfigMaps(gw.Namespace).Get(ref.Name)
+		if apierrors.IsNotFound(err) {
+			return p, invalidParameters("ConfigMap %s/%s (spec.infrastructure.parametersRef) not found", gw.Namespace, ref.Name)
+		}
+		if err != nil {
+			return p, err
+		}
+		if err := applyParameters(&p, cm); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+func (c *Controller) overlayClassParameters(p *kengineParameters, gc *gatewayv1.GatewayClass) error {
+	ns, name, ok, err := classParametersRef(gc)
+	if err != nil || !ok {
+		return err
+	}
+	cm, err := c.informers.ConfigMaps.ConfigMaps(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return invalidParameters("ConfigMap %s/%s (GatewayClass parametersRef) not found", ns, name)
+	}
+	if err != nil {
+		return err
+	}
+	return applyParameters(p, cm)
+}
