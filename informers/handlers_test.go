@@ -130,7 +130,9 @@ func route(ns, name string, parents []string, backends ...string) *gatewayv1.HTT
 
 func TestEventsMapToAffectedGateways(t *testing.T) {
 	e := newEnv(t)
-	gvr := func(r string) schema.GroupVersionResource { return schema.GroupVersionResource{Group: gatewayv1.GroupName, Version: "v1", Resource: r} }
+	gvr := func(r string) schema.GroupVersionResource {
+		return schema.GroupVersionResource{Group: gatewayv1.GroupName, Version: "v1", Resource: r}
+	}
 
 	// A Gateway enqueues itself; a class enqueues its Gateways.
 	gw := &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "gw"}, Spec: gatewayv1.GatewaySpec{
