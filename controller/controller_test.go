@@ -65,7 +65,14 @@ type fixture struct {
 
 func newFixture(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Object) *fixture {
 	t.Helper()
+	return newFixtureWith(t, kubeObjs, gwObjs, nil)
+}
+
+// newFixtureWith lets a test adjust the controller options before the controller is built.
+func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Object, adjust func(*fixture, *Options)) *fixture {
+	t.Helper()
 	f := &fixture{t: t, kube: kubefake.NewClientset(kubeObjs...), gateway: gatewayfake.NewSimpleClientset(), pusher: &fakePusher{}}
+	stampResourceVersions(f.kube)
 	// NewSimpleClientset guesses resource names from kinds ("Gateway" becomes "gatewaies"), so
 	// the objects are added under their real resources instead.
 	for _, o := range gwObjs {
@@ -98,12 +105,16 @@ func newFixture(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Object
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.ctrl, err = New(f.kube, f.gateway, inf, f.pusher, Options{
+	opts := Options{
 		ControllerName: testController,
 		Render:         testRenderOptions(),
 		AdminPort:      2019,
 		Now:            func() time.Time { return testTime },
-	})
+	}
+	if adjust != nil {
+		adjust(f, &opts)
+	}
+	f.ctrl, err = New(f.kube, f.gateway, inf, f.pusher, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +125,40 @@ func newFixture(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Object
 	}
 	f.gateway.ClearActions()
 	return f
+}
+
+// stampResourceVersions makes the fake clientset give every written object a new
+// resourceVersion, as the API server does; the tracker alone leaves it empty.
+func stampResourceVersions(kube *kubefake.Clientset) {
+	var mu sync.Mutex
+	rv := 100
+	tracker := kube.Tracker()
+	kube.PrependReactor("*", "*", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		switch a.GetVerb() {
+		case "create", "update", "patch":
+		default:
+			return false, nil, nil
+		}
+		if a.GetSubresource() != "" {
+			return false, nil, nil
+		}
+		handled, obj, err := clienttesting.ObjectReaction(tracker)(a)
+		if err != nil || obj == nil {
+			return handled, obj, err
+		}
+		acc, err := meta.Accessor(obj)
+		if err != nil {
+			return true, obj, nil
+		}
+		mu.Lock()
+		rv++
+		acc.SetResourceVersion(fmt.Sprint(rv))
+		mu.Unlock()
+		if err := tracker.Update(a.GetResource(), obj, acc.GetNamespace()); err != nil {
+			return true, nil, err
+		}
+		return true, obj, nil
+	})
 }
 
 // statusUpdates returns the objects written through UpdateStatus for a resource.

@@ -1,0 +1,266 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/khulnasoft/gateway/informers"
+)
+
+func TestManagedName(t *testing.T) {
+	if got := managedName("gw", "kengine"); got != "gw-kengine" {
+		t.Errorf("short name = %q", got)
+	}
+	long := strings.Repeat("a", 60)
+	got := managedName(long, "kengine")
+	if len(got) > 63 || !strings.HasPrefix(got, long[:40]) || got == managedName(long+"b", "kengine") {
+		t.Errorf("long name = %q (%d chars) must fit a DNS label, keep a readable prefix and stay unique", got, len(got))
+	}
+}
+
+func TestApplyParameters(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    map[string]string
+		want    kengineParameters
+		wantErr string
+	}{
+		{"all keys", map[string]string{"image": "kengine:1", "replicas": "3", "serviceType": "ClusterIP", "kind": "DaemonSet",
+			"resources": "requests:\n  cpu: 100m\nlimits:\n  memory: 128Mi\n"},
+			kengineParameters{image: "kengine:1", replicas: 3, serviceType: corev1.ServiceTypeClusterIP, kind: "DaemonSet"}, ""},
+		{"zero replicas", map[string]string{"replicas": "0"}, kengineParameters{}, "replicas must be an integer of at least 1"},
+		{"unknown key", map[string]string{"replica": "2"}, kengineParameters{}, `unknown key "replica"`},
+		{"bad service type", map[string]string{"serviceType": "ExternalName"}, kengineParameters{}, "serviceType must be"},
+		{"bad kind", map[string]string{"kind": "StatefulSet"}, kengineParameters{}, "kind must be"},
+		{"bad resources", map[string]string{"resources": "requests: {cpu: lots}"}, kengineParameters{}, "resources"},
+		{"request above limit", map[string]string{"resources": `{"requests":{"cpu":"2"},"limits":{"cpu":"1"}}`}, kengineParameters{}, "exceeds its limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p kengineParameters
+			err := applyParameters(&p, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "params"}, Data: tt.data})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.image != tt.want.image || p.replicas != tt.want.replicas || p.serviceType != tt.want.serviceType || p.kind != tt.want.kind {
+				t.Errorf("parameters = %+v, want %+v", p, tt.want)
+			}
+			if tt.name == "all keys" && p.resources.Requests.Cpu().String() != "100m" {
+				t.Errorf("resources = %+v", p.resources)
+			}
+		})
+	}
+}
+
+func managedGateway() *gatewayv1.Gateway {
+	gw := testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, ""), withListener("https", gatewayv1.HTTPSProtocolType, 443, "", withCert("", "cert")),
+		withListener("http-again", gatewayv1.HTTPProtocolType, 80, "a.example.com"))
+	gw.UID = "gw-uid"
+	gw.Spec.Infrastructure = &gatewayv1.GatewayInfrastructure{
+		Labels:      map[gatewayv1.LabelKey]gatewayv1.LabelValue{"team": "edge"},
+		Annotations: map[gatewayv1.AnnotationKey]gatewayv1.AnnotationValue{"example.com/owner": "edge"},
+	}
+	return gw
+}
+
+func TestDesiredManagedObjectsGolden(t *testing.T) {
+	for _, kind := range []string{"Deployment", "DaemonSet"} {
+		t.Run(kind, func(t *testing.T) {
+			objs := desiredManagedObjects(managedInput{
+				gateway: managedGateway(), class: "kengine",
+				params:    kengineParameters{image: "ghcr.io/khulnasoft/kengine:v2", replicas: 2, serviceType: corev1.ServiceTypeLoadBalancer, kind: kind},
+				adminPort: 2021, healthPort: 19080,
+				adminData: map[string][]byte{"root.crt": []byte("ROOT"), "intermediate.crt": []byte("INTER"), "intermediate.key": []byte("KEY"), "bootstrap.json": []byte("{}")},
+			})
+			var buf bytes.Buffer
+			workload := runtime.Object(objs.deployment)
+			if kind == "DaemonSet" {
+				workload = objs.daemonSet
+			}
+			for _, o := range []runtime.Object{objs.serviceAccount, objs.secret, workload, objs.service} {
+				data, err := yaml.Marshal(o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				buf.WriteString("---\n")
+				buf.Write(data)
+			}
+			golden := filepath.Join("testdata", "managed-"+strings.ToLower(kind)+".golden.yaml")
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if !bytes.Equal(want, buf.Bytes()) {
+				t.Errorf("generated objects differ from %s; rerun with -update and review the diff", golden)
+			}
+		})
+	}
+}
+
+// managedFixture is a fixture whose controller runs managed Kengine with a real admin PKI.
+func managedFixture(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Object) *fixture {
+	t.Helper()
+	f := newFixtureWith(t, kubeObjs, gwObjs, func(f *fixture, o *Options) {
+		pki, err := LoadAdminPKI(context.Background(), f.kube, AdminPKIOptions{Namespace: "kengine-gateway-system", Name: "ca", Now: func() time.Time { return testTime }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Managed = ManagedOptions{Enabled: true, Image: "kengine:test", AdminPort: 2021, PKI: pki,
+			NewPusher: func(*KengineTLS) (Pusher, error) { return f.pusher, nil }}
+	})
+	return f
+}
+
+func applyActions(f *fixture) map[string]int {
+	out := map[string]int{}
+	for _, a := range f.kube.Actions() {
+		if p, ok := a.(clienttesting.PatchAction); ok && p.GetPatchType() == types.ApplyPatchType {
+			out[a.GetResource().Resource]++
+		}
+	}
+	return out
+}
+
+func TestSyncManagedGatewayCreatesKengineAndKeepsItInShape(t *testing.T) {
+	gw := testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, ""))
+	gw.UID = "gw-uid"
+	f := managedFixture(t, nil, []runtime.Object{testClass(), gw})
+	f.kube.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	got := applyActions(f)
+	for _, r := range []string{"secrets", "serviceaccounts", "deployments", "services"} {
+		if got[r] != 1 {
+			t.Errorf("applied %s %d times, want 1 (all: %v)", r, got[r], got)
+		}
+	}
+	dep, err := f.kube.AppsV1().Deployments("infra").Get(f.ctx, "gw-kengine", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !metav1.IsControlledBy(dep, gw) || dep.Labels[informers.GatewayNameLabel] != "gw" {
+		t.Errorf("deployment not owned or not labelled: %+v", dep.ObjectMeta)
+	}
+	sec, err := f.kube.CoreV1().Secrets("infra").Get(f.ctx, "gw-kengine-admin", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(sec.Data["bootstrap.json"]), `"remote"`) || !strings.Contains(string(sec.Data["bootstrap.json"]), `"listen":"localhost:2019"`) {
+		t.Errorf("bootstrap lacks the remote admin or exposes the local one: %s", sec.Data["bootstrap.json"])
+	}
+	if len(sec.Data["intermediate.key"]) == 0 || bytes.Contains(sec.Data["root.crt"], []byte("PRIVATE KEY")) {
+		t.Errorf("admin Secret must carry the intermediate key and never the root key")
+	}
+
+	// Once the caches show what was applied, a sync applies nothing.
+	waitFor(t, func() bool {
+		d, err := f.ctrl.informers.Managed.Deployments.Deployments("infra").Get("gw-kengine")
+		s, err2 := f.ctrl.informers.Secrets.Secrets("infra").Get("gw-kengine-admin")
+		sa, err3 := f.ctrl.informers.Managed.ServiceAccounts.ServiceAccounts("infra").Get("gw-kengine")
+		svc, err4 := f.ctrl.informers.Services.Services("infra").Get("gw-kengine")
+		return err == nil && err2 == nil && err3 == nil && err4 == nil && d.ResourceVersion == dep.ResourceVersion && s != nil && sa != nil && svc != nil
+	})
+	f.kube.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if got := applyActions(f); len(got) != 0 {
+		t.Errorf("unchanged objects were applied again: %v", got)
+	}
+
+	// A hand edit is reverted.
+	edited := dep.DeepCopy()
+	edited.Spec.Replicas = ptr.To(int32(7))
+	edited, err = f.kube.AppsV1().Deployments("infra").Update(f.ctx, edited, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		d, err := f.ctrl.informers.Managed.Deployments.Deployments("infra").Get("gw-kengine")
+		return err == nil && d.ResourceVersion == edited.ResourceVersion
+	})
+	f.kube.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if got := applyActions(f); got["deployments"] != 1 {
+		t.Errorf("a hand-edited Deployment must be applied again, got %v", got)
+	}
+	dep, _ = f.kube.AppsV1().Deployments("infra").Get(f.ctx, "gw-kengine", metav1.GetOptions{})
+	if *dep.Spec.Replicas != 1 {
+		t.Errorf("replicas = %d after the revert, want 1", *dep.Spec.Replicas)
+	}
+}
+
+func TestSyncManagedGatewayWithInvalidParameters(t *testing.T) {
+	gw := testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, ""))
+	gw.Spec.Infrastructure = &gatewayv1.GatewayInfrastructure{ParametersRef: &gatewayv1.LocalParametersReference{Kind: "ConfigMap", Name: "params"}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "params"}, Data: map[string]string{"replicas": "many"}}
+	f := managedFixture(t, []runtime.Object{cm}, []runtime.Object{testClass(), gw})
+	f.kube.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if got := applyActions(f); len(got) != 0 {
+		t.Errorf("objects were created for invalid parameters: %v", got)
+	}
+	st := f.statusUpdates("gateways")[0].(*gatewayv1.Gateway).Status
+	if c := meta.FindStatusCondition(st.Conditions, "Accepted"); c == nil || c.Reason != "InvalidParameters" || c.Status != metav1.ConditionFalse {
+		t.Errorf("Accepted = %+v, want False/InvalidParameters", c)
+	}
+}
+
+func TestSyncGatewayWithItsOwnKengineIsNotManaged(t *testing.T) {
+	kube, gw := basicObjects()
+	f := managedFixture(t, kube, gw)
+	f.kube.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if got := applyActions(f); len(got) != 0 {
+		t.Errorf("a Gateway with a bring-your-own Service got generated objects: %v", got)
+	}
+	if len(f.pusher.pushes) != 1 {
+		t.Errorf("pushes = %d, want 1", len(f.pusher.pushes))
+	}
+}
+
+func TestDeploymentSelectorIgnoresInfrastructureLabels(t *testing.T) {
+	objs := desiredManagedObjects(managedInput{gateway: managedGateway(), class: "kengine",
+		params: kengineParameters{image: "x", replicas: 1, serviceType: corev1.ServiceTypeLoadBalancer, kind: "Deployment"}, adminPort: 2021, healthPort: 19080})
+	var d *appsv1.Deployment = objs.deployment
+	if _, ok := d.Spec.Selector.MatchLabels["team"]; ok {
+		t.Error("infrastructure labels must not enter the immutable selector")
+	}
+	if d.Labels["team"] != "edge" || d.Spec.Template.Labels["team"] != "edge" || objs.service.Annotations["example.com/owner"] != "edge" {
+		t.Error("infrastructure labels and annotations must reach the generated objects")
+	}
+}
