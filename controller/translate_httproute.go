@@ -185,6 +185,11 @@ func buildHTTPRouteRules(s *Snapshot, r *gatewayv1.HTTPRoute) ([]*RouteRule, *ro
 				if err := validateFilters(ref.Filters); err != nil {
 					setProblem("rule %d backendRef %s: %v", ri, ref.Name, err)
 				}
+				// Kengine picks the upstream inside one proxy handler, after the filters ran,
+				// so per-backend filters can only be honoured when there is one backend.
+				if len(rule.BackendRefs) > 1 {
+					setProblem("rule %d backendRef %s: backendRef filters are supported only on rules with a single backendRef", ri, ref.Name)
+				}
 			}
 			backends = append(backends, b)
 		}

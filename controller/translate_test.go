@@ -201,6 +201,11 @@ func TestTranslateRouteAttachment(t *testing.T) {
 		}())), "True/Accepted", "False/InvalidKind", nil},
 		{"cross-namespace backend without a grant", testRoute("apps", "r", parent("infra", "gw", "http"), rule(nil, nil, backend("infra", "web", 80, 1))),
 			"True/Accepted", "False/RefNotPermitted", nil},
+		{"backend filters with several backends", testRoute("apps", "r", parent("infra", "gw", "http"), rule(nil, nil, web, func() gatewayv1.HTTPBackendRef {
+			b := web
+			b.Filters = []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{}}}
+			return b
+		}())), "False/UnsupportedValue", "True/ResolvedRefs", map[string]int32{"http": 0}},
 		{"unsupported filter", testRoute("apps", "r", parent("infra", "gw", "http"), rule(nil, []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterExtensionRef}}, web)),
 			"False/UnsupportedValue", "True/ResolvedRefs", map[string]int32{"http": 0}},
 	}
