@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"k8s.io/utils/ptr"
@@ -103,5 +104,31 @@ func TestRenderGolden(t *testing.T) {
 	}
 	if _, v2, _ := kengine.Finalize(cfg2); v2 != version {
 		t.Errorf("rendering twice gave versions %s and %s", version, v2)
+	}
+}
+
+func TestLiteralEscapesPlaceholders(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":                   "plain",
+		"{env.SECRET}":            `\{env.SECRET\}`,
+		"a{file./etc/passwd}b":    `a\{file./etc/passwd\}b`,
+		"/path/{http.request.id}": `/path/\{http.request.id\}`,
+	} {
+		if got := literal(in); got != want {
+			t.Errorf("literal(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSNIMatcher(t *testing.T) {
+	if m := sniMatcher("a.example.com"); len(m.SNI) != 1 || m.SNIRegexp != nil {
+		t.Errorf("exact host must use the sni matcher: %+v", m)
+	}
+	m := sniMatcher("*.example.com")
+	re := regexp.MustCompile(m.SNIRegexp.Pattern)
+	for host, want := range map[string]bool{"a.example.com": true, "a.b.example.com": true, "example.com": false, "aexample.com": false} {
+		if re.MatchString(host) != want {
+			t.Errorf("wildcard SNI %q: match = %v, want %v", host, !want, want)
+		}
 	}
 }
