@@ -71,20 +71,34 @@ func managedName(gateway, class string) string {
 	return strings.TrimRight(name[:maxNameLength-9], "-.") + "-" + hex.EncodeToString(sum[:4])
 }
 
-// managedAdmin returns the admin block and pki app of a managed Gateway: the local endpoint
-// on localhost only, the remote endpoint over mutual TLS for the pinned client CAs, and an
-// identity from the Gateway's intermediate (whose files the admin Secret provides).
-func managedAdmin(identity string, pins []string, port int) (*kengine.Admin, *kengine.PKIApp) {
+// ManagedAdminParams describe the admin endpoint of a managed Kengine.
+type ManagedAdminParams struct {
+	// Identity is the name on the pods' admin certificate (AdminIdentity).
+	Identity string
+	// Pins are the base64 DER client CA certificates allowed in (AdminPKI.PinnedClientCAs).
+	Pins []string
+	// RemoteListen is the mutual-TLS admin address, ":2021" in pods.
+	RemoteListen string
+	// LocalListen is the plain admin address; it must stay on loopback.
+	LocalListen string
+	// Dir holds root.crt, intermediate.crt and intermediate.key (the admin Secret's mount).
+	Dir string
+}
+
+// ManagedAdmin returns the admin block and pki app of a managed Gateway: the plain endpoint on
+// loopback only, the remote endpoint over mutual TLS for the pinned client CAs, and an identity
+// issued by the Gateway's intermediate. The bootstrap config and every pushed config carry them.
+func ManagedAdmin(p ManagedAdminParams) (*kengine.Admin, *kengine.PKIApp) {
 	admin := &kengine.Admin{
-		Listen: localAdminListen,
+		Listen: p.LocalListen,
 		Identity: &kengine.AdminIdentity{
-			Identifiers: []string{identity},
+			Identifiers: []string{p.Identity},
 			Issuers:     []json.RawMessage{kengine.InternalIssuer{CA: adminCAName}.RawMessage()},
 		},
 		Remote: &kengine.RemoteAdmin{
-			Listen: fmt.Sprintf(":%d", port),
+			Listen: p.RemoteListen,
 			AccessControl: []kengine.AdminAccess{{
-				PublicKeys: pins,
+				PublicKeys: p.Pins,
 				// Just what the controller uses: load configs and read the version marker
 				// (/id/ is redirected to /config/ and checked again).
 				Permissions: []kengine.AdminPermissions{{Paths: []string{"/load", "/config/", "/id/"}, Methods: []string{"GET", "POST"}}},
@@ -94,10 +108,10 @@ func managedAdmin(identity string, pins []string, port int) (*kengine.Admin, *ke
 	pki := &kengine.PKIApp{CertificateAuthorities: map[string]*kengine.PKICA{adminCAName: {
 		Name:         "kengine-gateway admin",
 		InstallTrust: ptr.To(false),
-		Root:         &kengine.KeyPair{Certificate: path.Join(adminMountPath, "root.crt"), Format: "pem_file"},
+		Root:         &kengine.KeyPair{Certificate: path.Join(p.Dir, "root.crt"), Format: "pem_file"},
 		Intermediate: &kengine.KeyPair{
-			Certificate: path.Join(adminMountPath, "intermediate.crt"),
-			PrivateKey:  path.Join(adminMountPath, "intermediate.key"),
+			Certificate: path.Join(p.Dir, "intermediate.crt"),
+			PrivateKey:  path.Join(p.Dir, "intermediate.key"),
 			Format:      "pem_file",
 		},
 	}}}
@@ -330,7 +344,10 @@ type appliedObject struct {
 func (c *Controller) reconcileManaged(ctx context.Context, gw *gatewayv1.Gateway, class *gatewayv1.GatewayClass, params kengineParameters) (RenderOptions, Pusher, error) {
 	mo := c.opts.Managed
 	identity := AdminIdentity(gw.Namespace, gw.Name)
-	admin, pki := managedAdmin(identity, mo.PKI.PinnedClientCAs(), mo.AdminPort)
+	admin, pki := ManagedAdmin(ManagedAdminParams{
+		Identity: identity, Pins: mo.PKI.PinnedClientCAs(),
+		RemoteListen: fmt.Sprintf(":%d", mo.AdminPort), LocalListen: localAdminListen, Dir: adminMountPath,
+	})
 	render := c.opts.Render
 	render.Admin, render.PKI = admin, pki
 

@@ -181,13 +181,7 @@ func TestSyncManagedGatewayCreatesKengineAndKeepsItInShape(t *testing.T) {
 	}
 
 	// Once the caches show what was applied, a sync applies nothing.
-	waitFor(t, func() bool {
-		d, err := f.ctrl.informers.Managed.Deployments.Deployments("infra").Get("gw-kengine")
-		s, err2 := f.ctrl.informers.Secrets.Secrets("infra").Get("gw-kengine-admin")
-		sa, err3 := f.ctrl.informers.Managed.ServiceAccounts.ServiceAccounts("infra").Get("gw-kengine")
-		svc, err4 := f.ctrl.informers.Services.Services("infra").Get("gw-kengine")
-		return err == nil && err2 == nil && err3 == nil && err4 == nil && d.ResourceVersion == dep.ResourceVersion && s != nil && sa != nil && svc != nil
-	})
+	waitFor(t, func() bool { return cachesCurrent(f, "infra", "gw-kengine") })
 	f.kube.ClearActions()
 	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
 		t.Fatal(err)
@@ -263,4 +257,25 @@ func TestDeploymentSelectorIgnoresInfrastructureLabels(t *testing.T) {
 	if d.Labels["team"] != "edge" || d.Spec.Template.Labels["team"] != "edge" || objs.service.Annotations["example.com/owner"] != "edge" {
 		t.Error("infrastructure labels and annotations must reach the generated objects")
 	}
+}
+
+// cachesCurrent reports whether the informer caches hold the latest version of every
+// generated object.
+func cachesCurrent(f *fixture, ns, name string) bool {
+	ctx := f.ctx
+	inf := f.ctrl.informers
+	d, err1 := f.kube.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	sa, err2 := f.kube.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
+	svc, err3 := f.kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	sec, err4 := f.kube.CoreV1().Secrets(ns).Get(ctx, name+"-admin", metav1.GetOptions{})
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+		return false
+	}
+	cd, err1 := inf.Managed.Deployments.Deployments(ns).Get(name)
+	csa, err2 := inf.Managed.ServiceAccounts.ServiceAccounts(ns).Get(name)
+	csvc, err3 := inf.Services.Services(ns).Get(name)
+	csec, err4 := inf.Secrets.Secrets(ns).Get(name + "-admin")
+	return err1 == nil && err2 == nil && err3 == nil && err4 == nil &&
+		cd.ResourceVersion == d.ResourceVersion && csa.ResourceVersion == sa.ResourceVersion &&
+		csvc.ResourceVersion == svc.ResourceVersion && csec.ResourceVersion == sec.ResourceVersion
 }

@@ -1,0 +1,318 @@
+package devenv
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+
+	"github.com/khulnasoft/gateway/e2e/internal/proc"
+)
+
+// DefaultControllerArgs are the controller's flags in the environment, besides --kubeconfig.
+// DEV_CONTROLLER_ARGS replaces them.
+var DefaultControllerArgs = []string{"--kengine-admin-insecure"}
+
+// controllerName names the controller's PID and log files.
+const controllerName = "kengine-gateway"
+
+// upController applies the install manifests, runs the controller out of cluster, applies the
+// example, waits until the example's route answers through its Gateway and writes .dev/try.
+func (e *Env) upController(ctx context.Context, opts UpOptions) error {
+	if err := e.applyDir(ctx, filepath.Join(e.Root, "manifests")); err != nil {
+		return err
+	}
+	// The install manifests run the controller as a Deployment; here it runs from bin/ instead.
+	if err := e.scaleInClusterController(ctx); err != nil {
+		return err
+	}
+	if err := e.startController(ctx, opts); err != nil {
+		return err
+	}
+	if err := e.applyDir(ctx, filepath.Join(e.Root, "example")); err != nil {
+		return err
+	}
+	target, err := e.waitExampleRoute(ctx, 3*time.Minute)
+	if err != nil {
+		return err
+	}
+	if err := e.writeTry(target); err != nil {
+		return err
+	}
+	e.printUsage(target)
+	return nil
+}
+
+// applyDir applies every YAML file of a directory, server-side, in name order.
+func (e *Env) applyDir(ctx context.Context, dir string) error {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	sort.Strings(files)
+	if len(files) == 0 {
+		e.printf("nothing to apply in %s", dir)
+		return nil
+	}
+	for _, f := range files {
+		if _, err := e.kubectl(ctx, "apply", "--server-side", "--force-conflicts", "--field-manager=kengine-dev", "-f", f); err != nil {
+			return err
+		}
+	}
+	e.printf("applied %s", dir)
+	return nil
+}
+
+// scaleInClusterController scales to zero every Deployment that runs the controller image.
+func (e *Env) scaleInClusterController(ctx context.Context) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	deps, err := c.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, d := range deps.Items {
+		for _, ct := range d.Spec.Template.Spec.Containers {
+			if !strings.Contains(ct.Image, "/kengine-gateway") {
+				continue
+			}
+			if d.Spec.Replicas == nil || *d.Spec.Replicas != 0 {
+				if _, err := e.kubectl(ctx, "scale", "deployment", "-n", d.Namespace, d.Name, "--replicas=0"); err != nil {
+					return err
+				}
+				e.printf("scaled the in-cluster controller %s/%s to 0 (it runs from %s instead)", d.Namespace, d.Name, e.ControllerBinary())
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// startController runs the controller binary unless the same binary already runs; a rebuilt
+// binary replaces the running one.
+func (e *Env) startController(ctx context.Context, opts UpOptions) error {
+	args := opts.ControllerArgs
+	if v := os.Getenv("DEV_CONTROLLER_ARGS"); v != "" {
+		args = strings.Fields(v)
+	}
+	if args == nil {
+		args = DefaultControllerArgs
+	}
+	argv := append([]string{e.ControllerBinary(), "--kubeconfig=" + e.Kubeconfig()}, args...)
+	sum, err := fileDigest(e.ControllerBinary())
+	if err != nil {
+		return err
+	}
+	stamp := sum + " " + strings.Join(argv, " ")
+	stampFile := filepath.Join(e.stateDir(), "controller.stamp")
+	if old, _ := os.ReadFile(stampFile); string(old) != stamp {
+		if _, running := proc.Running(e.pidFile(controllerName)); running {
+			e.printf("the controller binary or its flags changed: restarting it")
+			if err := proc.Stop(e.pidFile(controllerName), 10*time.Second); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.WriteFile(stampFile, []byte(stamp), 0o644); err != nil {
+		return err
+	}
+	return e.start(ctx, component{
+		name: controllerName,
+		argv: argv,
+		// The controller proves itself by programming the example; here it only has to stay up.
+		ready:   func(context.Context) error { return nil },
+		timeout: 10 * time.Second,
+	})
+}
+
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// RouteTarget is how to reach one HTTPRoute through its Gateway.
+type RouteTarget struct {
+	Gateway, Route string
+	// Address is the Gateway's address and the listener port ("127.0.100.1:80").
+	Address string
+	// Host is the Host header to send (the route's first hostname), empty for any.
+	Host string
+	// Path is a path the route matches.
+	Path string
+}
+
+// URL is the request URL of the target.
+func (t RouteTarget) URL() string { return "http://" + t.Address + t.Path }
+
+// Curl is the curl command line that reaches the target.
+func (t RouteTarget) Curl() string {
+	host := ""
+	if t.Host != "" {
+		host = fmt.Sprintf("-H 'Host: %s' ", t.Host)
+	}
+	return fmt.Sprintf("curl -sS %s'%s'", host, t.URL())
+}
+
+// waitExampleRoute waits until some HTTPRoute answers 200 through its Gateway's address.
+func (e *Env) waitExampleRoute(ctx context.Context, timeout time.Duration) (RouteTarget, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", e.Kubeconfig())
+	if err != nil {
+		return RouteTarget{}, err
+	}
+	gw, err := gatewayclient.NewForConfig(cfg)
+	if err != nil {
+		return RouteTarget{}, err
+	}
+	e.printf("waiting for the example route to answer through its Gateway (up to %s; controller log %s)", timeout, e.logFile(controllerName))
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := errors.New("no HTTPRoute yet")
+	for {
+		if _, ok := proc.Running(e.pidFile(controllerName)); !ok {
+			return RouteTarget{}, fmt.Errorf("the controller exited; the end of %s:\n%s", e.logFile(controllerName), tail(e.logFile(controllerName), 20))
+		}
+		targets, err := routeTargets(ctx, gw)
+		if err != nil {
+			last = err
+		}
+		for _, t := range targets {
+			if err := probeRoute(ctx, t); err != nil {
+				last = fmt.Errorf("%s via %s: %w", t.Route, t.Gateway, err)
+				continue
+			}
+			return t, nil
+		}
+		select {
+		case <-ctx.Done():
+			return RouteTarget{}, fmt.Errorf("the example route did not answer within %s: %v", timeout, last)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// routeTargets lists, for every HTTPRoute attached to a Gateway that has an address, how to
+// reach the route's first rule.
+func routeTargets(ctx context.Context, gw gatewayclient.Interface) ([]RouteTarget, error) {
+	routes, err := gw.GatewayV1().HTTPRoutes("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var out []RouteTarget
+	for _, r := range routes.Items {
+		for _, ref := range r.Spec.ParentRefs {
+			if ref.Kind != nil && *ref.Kind != "Gateway" {
+				continue
+			}
+			ns := r.Namespace
+			if ref.Namespace != nil {
+				ns = string(*ref.Namespace)
+			}
+			g, err := gw.GatewayV1().Gateways(ns).Get(ctx, string(ref.Name), metav1.GetOptions{})
+			if err != nil || len(g.Status.Addresses) == 0 {
+				continue
+			}
+			port := listenerPort(g, ref)
+			if port == 0 {
+				continue
+			}
+			t := RouteTarget{
+				Gateway: ns + "/" + g.Name,
+				Route:   r.Namespace + "/" + r.Name,
+				Address: net.JoinHostPort(g.Status.Addresses[0].Value, strconv.Itoa(port)),
+				Path:    "/",
+			}
+			if len(r.Spec.Hostnames) > 0 {
+				t.Host = strings.Replace(string(r.Spec.Hostnames[0]), "*", "example", 1)
+			}
+			if len(r.Spec.Rules) > 0 && len(r.Spec.Rules[0].Matches) > 0 {
+				if p := r.Spec.Rules[0].Matches[0].Path; p != nil && p.Value != nil &&
+					(p.Type == nil || *p.Type != gatewayv1.PathMatchRegularExpression) {
+					t.Path = *p.Value
+				}
+			}
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// listenerPort picks the port of the plain-HTTP listener a parentRef attaches to.
+func listenerPort(g *gatewayv1.Gateway, ref gatewayv1.ParentReference) int {
+	for _, l := range g.Spec.Listeners {
+		if ref.SectionName != nil && *ref.SectionName != l.Name {
+			continue
+		}
+		if ref.Port != nil && *ref.Port != l.Port {
+			continue
+		}
+		if l.Protocol == gatewayv1.HTTPProtocolType {
+			return int(l.Port)
+		}
+	}
+	return 0
+}
+
+func probeRoute(ctx context.Context, t RouteTarget) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL(), nil)
+	if err != nil {
+		return err
+	}
+	if t.Host != "" {
+		req.Host = t.Host
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return nil
+}
+
+func (e *Env) writeTry(t RouteTarget) error {
+	script := fmt.Sprintf(`#!/bin/sh
+# Sends a request to the example route %s through Gateway %s (written by make dev).
+exec %s "$@"
+`, t.Route, t.Gateway, t.Curl())
+	return os.WriteFile(filepath.Join(e.Dev, "try"), []byte(script), 0o755)
+}
+
+func (e *Env) printUsage(t RouteTarget) {
+	fmt.Fprintf(e.Out, `
+The local environment is up.
+
+  export KUBECONFIG=%s
+  %s get gateways -A
+  %s          # the example route %s through Gateway %s
+  %s                  # the same, as a script
+
+Logs are in %s; stop everything with: make dev-down
+`, e.Kubeconfig(), e.bin("kubectl"), t.Curl(), t.Route, t.Gateway, filepath.Join(e.Dev, "try"), filepath.Join(e.Dev, "logs"))
+}
