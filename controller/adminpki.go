@@ -147,8 +147,10 @@ func (p *AdminPKI) newCASecret() (*corev1.Secret, error) {
 	}, nil
 }
 
+// clientCAName is unique per CA: during a rotation the pod's certificate request names the
+// CAs it pins, and the controller picks its leaf by issuer name.
 func clientCAName(t time.Time) string {
-	return "kengine-gateway admin client CA " + t.UTC().Format("20060102T150405Z")
+	return "kengine-gateway admin client CA " + t.UTC().Format("20060102T150405Z") + " " + randomSerial().Text(36)[:8]
 }
 
 func (p *AdminPKI) loadSecret(sec *corev1.Secret) error {

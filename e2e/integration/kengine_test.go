@@ -40,6 +40,15 @@ type kengineProcess struct {
 // waits until the Admin API answers. The process is killed when the test ends.
 func startKengine(t testing.TB) *kengineProcess {
 	t.Helper()
+	return startKengineWith(t, func(adminListen string) any {
+		return map[string]any{"admin": map[string]any{"listen": adminListen}}
+	})
+}
+
+// startKengineWith starts Kengine with the bootstrap config that bootstrap returns for the
+// plain admin address (which must stay in it: the harness waits on it).
+func startKengineWith(t testing.TB, bootstrap func(adminListen string) any) *kengineProcess {
+	t.Helper()
 	dir := t.TempDir()
 	p := &kengineProcess{
 		t:         t,
@@ -48,11 +57,11 @@ func startKengine(t testing.TB) *kengineProcess {
 		logPath:   filepath.Join(dir, "kengine.log"),
 		adminPort: freePort(t),
 	}
-	bootstrap, err := json.Marshal(map[string]any{"admin": map[string]any{"listen": p.adminListen()}})
+	boot, err := json.Marshal(bootstrap(p.adminListen()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(p.bootstrap, bootstrap, 0o600); err != nil {
+	if err := os.WriteFile(p.bootstrap, boot, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
