@@ -199,11 +199,11 @@ func run(ctx context.Context, o *options) error {
 			return fmt.Errorf("configuring the Kengine admin client: %w", err)
 		}
 		byoPusher = client
-	} else if !o.managed {
-		return errors.New("nothing to program: enable --managed-kengine, or give bring-your-own admin settings (--kengine-admin-config with the TLS flags)")
 	}
 	managed := controller.ManagedOptions{Enabled: o.managed, Image: o.kengineImage, AdminPort: o.managedAdminPort}
-	if o.managed {
+	// The controller's own admin PKI serves managed Gateways and, when no bring-your-own admin
+	// settings are given, bring-your-own Kengine too (through the admin Secret it publishes).
+	if o.managed || byoPusher == nil {
 		pki, err := controller.LoadAdminPKI(ctx, kube, controller.AdminPKIOptions{
 			Namespace: o.controllerNamespace(), Name: o.adminCASecret, RotationOverlap: o.clientCAOverlap,
 		})

@@ -342,27 +342,14 @@ type appliedObject struct {
 // reconcileManaged brings the Gateway's generated objects to their desired state and returns
 // the admin settings its configs must carry and the client that reaches its pods.
 func (c *Controller) reconcileManaged(ctx context.Context, gw *gatewayv1.Gateway, class *gatewayv1.GatewayClass, params kengineParameters) (RenderOptions, Pusher, error) {
-	mo := c.opts.Managed
-	identity := AdminIdentity(gw.Namespace, gw.Name)
-	admin, pki := ManagedAdmin(ManagedAdminParams{
-		Identity: identity, Pins: mo.PKI.PinnedClientCAs(),
-		RemoteListen: fmt.Sprintf(":%d", mo.AdminPort), LocalListen: localAdminListen, Dir: adminMountPath,
-	})
-	render := c.opts.Render
-	render.Admin, render.PKI = admin, pki
-
-	adminData, err := c.adminSecretData(gw, class, identity, admin, pki)
+	render, pusher, adminData, err := c.reconcileAdmin(ctx, gw, class)
 	if err != nil {
 		return render, nil, err
 	}
 	objs := desiredManagedObjects(managedInput{
 		gateway: gw, class: string(class.Name), params: params,
-		adminPort: mo.AdminPort, healthPort: c.opts.Render.HealthPort, adminData: adminData,
+		adminPort: c.opts.Managed.AdminPort, healthPort: c.opts.Render.HealthPort, adminData: adminData,
 	})
-	// The Secret first: pods cannot start without it.
-	if err := c.apply(ctx, "secrets", objs.secret, c.secretVersion(objs.secret)); err != nil {
-		return render, nil, err
-	}
 	if err := c.apply(ctx, "serviceaccounts", objs.serviceAccount, c.serviceAccountVersion(objs.serviceAccount)); err != nil {
 		return render, nil, err
 	}
@@ -385,8 +372,32 @@ func (c *Controller) reconcileManaged(ctx context.Context, gw *gatewayv1.Gateway
 	if err := c.apply(ctx, "services", objs.service, c.serviceVersion(objs.service)); err != nil {
 		return render, nil, err
 	}
+	return render, pusher, nil
+}
+
+// reconcileAdmin applies the Gateway's admin Secret (root, intermediate, bootstrap config) and
+// returns the admin settings and client for its pods. Managed Gateways mount the Secret in the
+// pods the controller runs; bring-your-own Kengine mounts it in the user's pods, which gives
+// them the same mutual TLS without any setup.
+func (c *Controller) reconcileAdmin(ctx context.Context, gw *gatewayv1.Gateway, class *gatewayv1.GatewayClass) (RenderOptions, Pusher, map[string][]byte, error) {
+	mo := c.opts.Managed
+	identity := AdminIdentity(gw.Namespace, gw.Name)
+	admin, pki := ManagedAdmin(ManagedAdminParams{
+		Identity: identity, Pins: mo.PKI.PinnedClientCAs(),
+		RemoteListen: fmt.Sprintf(":%d", mo.AdminPort), LocalListen: localAdminListen, Dir: adminMountPath,
+	})
+	render := c.opts.Render
+	render.Admin, render.PKI = admin, pki
+	adminData, err := c.adminSecretData(gw, class, identity, admin, pki)
+	if err != nil {
+		return render, nil, nil, err
+	}
+	secret := desiredManagedObjects(managedInput{gateway: gw, class: string(class.Name), params: kengineParameters{kind: "Deployment"}, adminData: adminData}).secret
+	if err := c.apply(ctx, "secrets", secret, c.secretVersion(secret)); err != nil {
+		return render, nil, nil, err
+	}
 	pusher, err := c.managedPusher(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}, identity)
-	return render, pusher, err
+	return render, pusher, adminData, err
 }
 
 // adminSecretData keeps the Gateway's intermediate while it is valid and refreshes the

@@ -279,3 +279,21 @@ func cachesCurrent(f *fixture, ns, name string) bool {
 		cd.ResourceVersion == d.ResourceVersion && csa.ResourceVersion == sa.ResourceVersion &&
 		csvc.ResourceVersion == svc.ResourceVersion && csec.ResourceVersion == sec.ResourceVersion
 }
+
+// Bring-your-own Kengine with no admin flags gets the controller's own mutual TLS: the admin
+// Secret for the user's pods, and the managed admin block in every push.
+func TestSyncBringYourOwnKengineGetsControllerIssuedCredentials(t *testing.T) {
+	kube, gw := basicObjects()
+	f := managedFixture(t, kube, gw)
+	f.ctrl.pusher = nil // no --kengine-admin-config, no --kengine-admin-insecure
+	f.kube.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if got := applyActions(f); got["secrets"] != 1 || got["deployments"] != 0 || got["services"] != 0 {
+		t.Errorf("applied %v, want only the admin Secret", got)
+	}
+	if len(f.pusher.pushes) != 1 || !strings.Contains(string(f.pusher.pushes[0].config), `"remote"`) {
+		t.Fatalf("the push must go through the mutual-TLS client with the remote admin block")
+	}
+}

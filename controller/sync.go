@@ -83,9 +83,16 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	}
 	accepted := meta.IsStatusConditionTrue(tr.GatewayConditions, string(gatewayv1.GatewayConditionAccepted))
 	render, pusher := c.opts.Render, c.pusher
-	if managed && accepted {
+	switch {
+	case managed && accepted:
 		if render, pusher, err = c.reconcileManaged(ctx, gw, class, params); err != nil {
 			return fmt.Errorf("reconciling the managed Kengine: %w", err)
+		}
+	case !managed && accepted && pusher == nil && c.opts.Managed.PKI != nil:
+		// Bring-your-own Kengine without admin flags: the controller issues the admin Secret
+		// the user's pods mount, and talks to them over the same mutual TLS.
+		if render, pusher, _, err = c.reconcileAdmin(ctx, gw, class); err != nil {
+			return fmt.Errorf("reconciling the admin credentials: %w", err)
 		}
 	}
 	if pusher == nil {
