@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlagsDefaults(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.controllerName != "khulnasoft.com/kengine-gateway" || o.workers != 4 || o.adminPort != 2019 || !o.managed ||
+		o.managedAdminPort != 2021 || o.resyncPeriod != time.Minute || o.adminInsecure {
+		t.Errorf("defaults = %+v", o)
+	}
+	if _, err := parseFlags([]string{"--help"}); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("--help: %v", err)
+	}
+	if _, err := parseFlags([]string{"--workers=0"}); err == nil {
+		t.Error("--workers=0 must be refused")
+	}
+	if _, err := parseFlags([]string{"-v=4"}); err != nil {
+		t.Errorf("klog flags must be accepted: %v", err)
+	}
+}
+
+func TestAdminBase(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name    string
+		opts    options
+		wantErr string
+		listen  string
+	}{
+		{"insecure listens on every interface of the pod", options{adminInsecure: true, adminPort: 2019}, "", ":2019"},
+		{"nothing configured", options{}, "--kengine-admin-config", ""},
+		{"config without remote admin", options{adminConfigFile: write("plain.json", `{"admin":{"listen":":2019"}}`)}, "admin.remote", ""},
+		{"config with remote admin", options{adminConfigFile: write("remote.json", `{"admin":{"listen":"localhost:2019","remote":{"listen":":2021"}},"apps":{"pki":{}}}`)}, "", "localhost:2019"},
+		{"unknown field", options{adminConfigFile: write("typo.json", `{"admin":{"remote":{}},"aps":{}}`)}, "unknown field", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			admin, _, err := tt.opts.adminBase()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if admin.Listen != tt.listen {
+				t.Errorf("listen = %q, want %q", admin.Listen, tt.listen)
+			}
+		})
+	}
+}
