@@ -158,7 +158,30 @@ func (c *Controller) resync(ctx context.Context) {
 			klog.FromContext(ctx).Error(err, "Unpinning the previous admin client CA")
 		}
 	}
+	c.forgetGonePods()
 	c.enqueueAllGateways()
+}
+
+// forgetGonePods bounds the shared bring-your-own client's memory to the pods that exist.
+func (c *Controller) forgetGonePods() {
+	if c.pusher == nil {
+		return
+	}
+	gws, err := c.informers.Gateways.List(everything)
+	if err != nil {
+		return
+	}
+	present := map[kengine.Endpoint]bool{}
+	for _, gw := range gws {
+		dp, err := c.findDataPlane(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name})
+		if err != nil {
+			return // keep everything rather than forget what still exists
+		}
+		for _, ep := range dp.endpoints {
+			present[ep] = true
+		}
+	}
+	c.pusher.Forget(func(ep kengine.Endpoint) bool { return present[ep] })
 }
 
 func (c *Controller) enqueueAllGateways() {

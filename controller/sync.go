@@ -139,7 +139,13 @@ func (c *Controller) push(ctx context.Context, pusher Pusher, dp *dataPlane, dat
 	if len(dp.endpoints) == 0 {
 		return out
 	}
-	for _, r := range pusher.Push(ctx, dp.endpoints, data, version) {
+	results := pusher.Push(ctx, dp.endpoints, data, version)
+	if pusher != c.pusher {
+		// A managed Gateway's client serves only its pods: forget those that are gone.
+		present := endpointSet(dp.endpoints)
+		pusher.Forget(func(ep kengine.Endpoint) bool { return present[ep] })
+	}
+	for _, r := range results {
 		if r.Err == nil {
 			continue
 		}
@@ -154,5 +160,13 @@ func (c *Controller) push(ctx context.Context, pusher Pusher, dp *dataPlane, dat
 		out.failed = append(out.failed, fmt.Sprintf("%s: %v", name, r.Err))
 	}
 	sort.Strings(out.failed)
+	return out
+}
+
+func endpointSet(eps []kengine.Endpoint) map[kengine.Endpoint]bool {
+	out := make(map[kengine.Endpoint]bool, len(eps))
+	for _, ep := range eps {
+		out[ep] = true
+	}
 	return out
 }
