@@ -395,3 +395,31 @@ func waitFor(t *testing.T, cond func() bool) {
 		t.Fatal("condition not met in time")
 	}
 }
+
+// Run syncs what is queued and, when its context ends, drains the queue and returns.
+func TestRunSyncsAndDrainsOnShutdown(t *testing.T) {
+	kube, gw := basicObjects()
+	f := newFixture(t, kube, gw)
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.ctrl.Run(ctx, 2) }()
+	f.ctrl.EnqueueGatewayClass("kengine")
+	f.ctrl.EnqueueGateway(gwKey)
+	waitFor(t, func() bool {
+		f.pusher.mu.Lock()
+		defer f.pusher.mu.Unlock()
+		return len(f.pusher.pushes) > 0
+	})
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if !f.ctrl.queue.ShuttingDown() {
+		t.Error("the queue must be shut down")
+	}
+}
