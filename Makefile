@@ -53,6 +53,11 @@ dev-down: ## Stop everything `make dev` started and remove what it created
 e2e: build ## Run the end-to-end tests on the local environment
 	$(MAKE) -C e2e e2e
 
+.PHONY: conformance
+conformance: build ## Run the official Gateway API conformance suite (PROFILES, default GATEWAY-HTTP) on the local environment
+	$(MAKE) -C e2e dev
+	e2e/conformance/run.sh
+
 .PHONY: clean
 clean: ## Remove build outputs (keeps the .dev/ cache of built tools)
 	rm -rf bin/
