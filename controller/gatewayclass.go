@@ -13,6 +13,8 @@ import (
 	"k8s.io/klog/v2"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/pkg/features"
+
+	"github.com/khulnasoft/gateway/informers"
 )
 
 var everything = labels.Everything()
@@ -33,9 +35,14 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportHTTPRoutePathRewrite,
 }
 
-func supportedFeatures() []gatewayv1.SupportedFeature {
+// supportedFeatures lists the implemented features the cluster lets us offer: without the
+// ReferenceGrant CRD, no cross-namespace reference can be granted.
+func (c *Controller) supportedFeatures() []gatewayv1.SupportedFeature {
 	out := make([]gatewayv1.SupportedFeature, 0, len(SupportedFeatures))
 	for _, f := range SupportedFeatures {
+		if f == features.SupportReferenceGrant && !c.informers.Served.Has(informers.KindReferenceGrant) {
+			continue
+		}
 		out = append(out, gatewayv1.SupportedFeature{Name: gatewayv1.FeatureName(f)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -70,7 +77,7 @@ func (c *Controller) syncGatewayClass(ctx context.Context, name string) error {
 		accepted,
 		condition(gatewayv1.GatewayClassConditionStatusSupportedVersion, true, gatewayv1.GatewayClassReasonSupportedVersion, "Gateway API v1.6 is supported", gc.Generation),
 	}
-	feats := supportedFeatures()
+	feats := c.supportedFeatures()
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !classStatusChanged(gc, desired, feats) {
 			return nil
