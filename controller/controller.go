@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -205,15 +206,26 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 	// Work that started finishes even while shutting down, so a push is never cut in half;
 	// every network call below has its own timeout.
 	syncCtx := context.WithoutCancel(ctx)
-	var err error
+	err := c.syncKey(ctx, syncCtx, key)
+	c.handleErr(ctx, err, key)
+	return true
+}
+
+// syncKey runs the sync of one key. A panic, which only a bug can cause, becomes an error for
+// that key: one bad object must not take down the controller and every other Gateway.
+func (c *Controller) syncKey(ctx, syncCtx context.Context, key queueKey) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic while syncing %s: %v\n%s", key.name, r, debug.Stack())
+		}
+	}()
 	switch key.kind {
 	case keyGateway:
 		err = c.syncGateway(klog.NewContext(syncCtx, klog.LoggerWithValues(klog.FromContext(ctx), "gateway", key.name.String())), key.name)
 	case keyGatewayClass:
 		err = c.syncGatewayClass(klog.NewContext(syncCtx, klog.LoggerWithValues(klog.FromContext(ctx), "gatewayClass", key.name.Name)), key.name.Name)
 	}
-	c.handleErr(ctx, err, key)
-	return true
+	return err
 }
 
 // handleErr forgets keys that synced and retries the others with per-key backoff.

@@ -423,3 +423,20 @@ func TestRunSyncsAndDrainsOnShutdown(t *testing.T) {
 		t.Error("the queue must be shut down")
 	}
 }
+
+// panickingPusher stands for a bug deep in a sync.
+type panickingPusher struct{ fakePusher }
+
+func (p *panickingPusher) Push(context.Context, []kengine.Endpoint, []byte, string) []kengine.Result {
+	panic("boom")
+}
+
+func TestSyncPanicBecomesARetryNotACrash(t *testing.T) {
+	kube, gw := basicObjects()
+	f := newFixture(t, kube, gw)
+	f.ctrl.pusher = &panickingPusher{}
+	err := f.ctrl.syncKey(f.ctx, f.ctx, queueKey{kind: keyGateway, name: gwKey})
+	if err == nil || !strings.Contains(err.Error(), "panic while syncing infra/gw: boom") {
+		t.Fatalf("error = %v", err)
+	}
+}
