@@ -350,26 +350,26 @@ func (c *Controller) reconcileManaged(ctx context.Context, gw *gatewayv1.Gateway
 		gateway: gw, class: string(class.Name), params: params,
 		adminPort: c.opts.Managed.AdminPort, healthPort: c.opts.Render.HealthPort, adminData: adminData,
 	})
-	if err := c.apply(ctx, "serviceaccounts", objs.serviceAccount, c.serviceAccountVersion(objs.serviceAccount)); err != nil {
+	if err := c.apply(ctx, "serviceaccounts", objs.serviceAccount); err != nil {
 		return render, nil, err
 	}
 	name := managedName(gw.Name, string(class.Name))
 	if objs.deployment != nil {
-		if err := c.apply(ctx, "deployments", objs.deployment, c.deploymentVersion(objs.deployment)); err != nil {
+		if err := c.apply(ctx, "deployments", objs.deployment); err != nil {
 			return render, nil, err
 		}
 		if err := c.deleteOwned(ctx, gw, "daemonsets", name); err != nil {
 			return render, nil, err
 		}
 	} else {
-		if err := c.apply(ctx, "daemonsets", objs.daemonSet, c.daemonSetVersion(objs.daemonSet)); err != nil {
+		if err := c.apply(ctx, "daemonsets", objs.daemonSet); err != nil {
 			return render, nil, err
 		}
 		if err := c.deleteOwned(ctx, gw, "deployments", name); err != nil {
 			return render, nil, err
 		}
 	}
-	if err := c.apply(ctx, "services", objs.service, c.serviceVersion(objs.service)); err != nil {
+	if err := c.apply(ctx, "services", objs.service); err != nil {
 		return render, nil, err
 	}
 	return render, pusher, nil
@@ -393,7 +393,7 @@ func (c *Controller) reconcileAdmin(ctx context.Context, gw *gatewayv1.Gateway, 
 		return render, nil, nil, err
 	}
 	secret := desiredManagedObjects(managedInput{gateway: gw, class: string(class.Name), params: kengineParameters{kind: "Deployment"}, adminData: adminData}).secret
-	if err := c.apply(ctx, "secrets", secret, c.secretVersion(secret)); err != nil {
+	if err := c.apply(ctx, "secrets", secret); err != nil {
 		return render, nil, nil, err
 	}
 	pusher, err := c.managedPusher(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}, identity)
@@ -452,63 +452,87 @@ func (c *Controller) forgetManaged(key types.NamespacedName) {
 	}
 }
 
+// generatedKind reads and server-side applies one kind of generated object.
+type generatedKind struct {
+	// label names the kind in errors.
+	label string
+	// live reads the object from the informer cache.
+	live func(c *Controller, ns, name string) (metav1.Object, error)
+	// apply sends an apply patch and returns the stored object.
+	apply func(ctx context.Context, c *Controller, ns, name string, body []byte, opts metav1.PatchOptions) (metav1.Object, error)
+}
+
+var generatedKinds = map[string]generatedKind{
+	"secrets": {"Secret",
+		func(c *Controller, ns, name string) (metav1.Object, error) {
+			return c.informers.Secrets.Secrets(ns).Get(name)
+		},
+		func(ctx context.Context, c *Controller, ns, name string, body []byte, o metav1.PatchOptions) (metav1.Object, error) {
+			return c.kube.CoreV1().Secrets(ns).Patch(ctx, name, types.ApplyPatchType, body, o)
+		}},
+	"serviceaccounts": {"ServiceAccount",
+		func(c *Controller, ns, name string) (metav1.Object, error) {
+			return c.informers.Managed.ServiceAccounts.ServiceAccounts(ns).Get(name)
+		},
+		func(ctx context.Context, c *Controller, ns, name string, body []byte, o metav1.PatchOptions) (metav1.Object, error) {
+			return c.kube.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.ApplyPatchType, body, o)
+		}},
+	"deployments": {"Deployment",
+		func(c *Controller, ns, name string) (metav1.Object, error) {
+			return c.informers.Managed.Deployments.Deployments(ns).Get(name)
+		},
+		func(ctx context.Context, c *Controller, ns, name string, body []byte, o metav1.PatchOptions) (metav1.Object, error) {
+			return c.kube.AppsV1().Deployments(ns).Patch(ctx, name, types.ApplyPatchType, body, o)
+		}},
+	"daemonsets": {"DaemonSet",
+		func(c *Controller, ns, name string) (metav1.Object, error) {
+			return c.informers.Managed.DaemonSets.DaemonSets(ns).Get(name)
+		},
+		func(ctx context.Context, c *Controller, ns, name string, body []byte, o metav1.PatchOptions) (metav1.Object, error) {
+			return c.kube.AppsV1().DaemonSets(ns).Patch(ctx, name, types.ApplyPatchType, body, o)
+		}},
+	"services": {"Service",
+		func(c *Controller, ns, name string) (metav1.Object, error) {
+			return c.informers.Services.Services(ns).Get(name)
+		},
+		func(ctx context.Context, c *Controller, ns, name string, body []byte, o metav1.PatchOptions) (metav1.Object, error) {
+			return c.kube.CoreV1().Services(ns).Patch(ctx, name, types.ApplyPatchType, body, o)
+		}},
+}
+
 // apply server-side applies obj unless it is known to be unchanged: the desired content is
 // the same as last applied and the live object's resourceVersion is the one that apply
 // returned (any other writer, a hand edit for instance, changes it and is reverted).
-func (c *Controller) apply(ctx context.Context, resource string, obj metav1.Object, liveVersion string) error {
+func (c *Controller) apply(ctx context.Context, resource string, obj metav1.Object) error {
+	kind, ok := generatedKinds[resource]
+	if !ok {
+		return fmt.Errorf("apply: unknown resource %s", resource)
+	}
 	body, err := applyBody(obj)
 	if err != nil {
 		return err
 	}
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
-	key := resource + "/" + obj.GetNamespace() + "/" + obj.GetName()
+	ns, name := obj.GetNamespace(), obj.GetName()
+	key := resource + "/" + ns + "/" + name
+	liveVersion := ""
+	if live, err := kind.live(c, ns, name); err == nil {
+		liveVersion = live.GetResourceVersion()
+	}
 	c.managed.mu.Lock()
-	last, ok := c.managed.applied[key]
+	last, known := c.managed.applied[key]
 	c.managed.mu.Unlock()
-	if ok && last.hash == hash && liveVersion != "" && last.resourceVersion == liveVersion {
+	if known && last.hash == hash && liveVersion != "" && last.resourceVersion == liveVersion {
 		return nil
 	}
-	opts := metav1.PatchOptions{FieldManager: fieldManager, Force: ptr.To(true)}
-	var rv string
-	ns, name := obj.GetNamespace(), obj.GetName()
-	switch resource {
-	case "secrets":
-		o, err := c.kube.CoreV1().Secrets(ns).Patch(ctx, name, types.ApplyPatchType, body, opts)
-		if err != nil {
-			return fmt.Errorf("applying Secret %s/%s: %w", ns, name, err)
-		}
-		rv = o.ResourceVersion
-	case "serviceaccounts":
-		o, err := c.kube.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.ApplyPatchType, body, opts)
-		if err != nil {
-			return fmt.Errorf("applying ServiceAccount %s/%s: %w", ns, name, err)
-		}
-		rv = o.ResourceVersion
-	case "deployments":
-		o, err := c.kube.AppsV1().Deployments(ns).Patch(ctx, name, types.ApplyPatchType, body, opts)
-		if err != nil {
-			return fmt.Errorf("applying Deployment %s/%s: %w", ns, name, err)
-		}
-		rv = o.ResourceVersion
-	case "daemonsets":
-		o, err := c.kube.AppsV1().DaemonSets(ns).Patch(ctx, name, types.ApplyPatchType, body, opts)
-		if err != nil {
-			return fmt.Errorf("applying DaemonSet %s/%s: %w", ns, name, err)
-		}
-		rv = o.ResourceVersion
-	case "services":
-		o, err := c.kube.CoreV1().Services(ns).Patch(ctx, name, types.ApplyPatchType, body, opts)
-		if err != nil {
-			return fmt.Errorf("applying Service %s/%s: %w", ns, name, err)
-		}
-		rv = o.ResourceVersion
-	default:
-		return fmt.Errorf("apply: unknown resource %s", resource)
+	stored, err := kind.apply(ctx, c, ns, name, body, metav1.PatchOptions{FieldManager: fieldManager, Force: ptr.To(true)})
+	if err != nil {
+		return fmt.Errorf("applying %s %s/%s: %w", kind.label, ns, name, err)
 	}
-	klog.FromContext(ctx).V(2).Info("Applied generated object", "resource", resource, "name", name)
+	klog.FromContext(ctx).V(2).Info("Applied generated object", "kind", kind.label, "name", name)
 	c.managed.mu.Lock()
-	c.managed.applied[key] = appliedObject{hash: hash, resourceVersion: rv}
+	c.managed.applied[key] = appliedObject{hash: hash, resourceVersion: stored.GetResourceVersion()}
 	c.managed.mu.Unlock()
 	return nil
 }
@@ -555,39 +579,4 @@ func (c *Controller) deleteOwned(ctx context.Context, gw *gatewayv1.Gateway, res
 		return nil
 	}
 	return err
-}
-
-func (c *Controller) secretVersion(o metav1.Object) string {
-	if live, err := c.informers.Secrets.Secrets(o.GetNamespace()).Get(o.GetName()); err == nil {
-		return live.ResourceVersion
-	}
-	return ""
-}
-
-func (c *Controller) serviceAccountVersion(o metav1.Object) string {
-	if live, err := c.informers.Managed.ServiceAccounts.ServiceAccounts(o.GetNamespace()).Get(o.GetName()); err == nil {
-		return live.ResourceVersion
-	}
-	return ""
-}
-
-func (c *Controller) deploymentVersion(o metav1.Object) string {
-	if live, err := c.informers.Managed.Deployments.Deployments(o.GetNamespace()).Get(o.GetName()); err == nil {
-		return live.ResourceVersion
-	}
-	return ""
-}
-
-func (c *Controller) daemonSetVersion(o metav1.Object) string {
-	if live, err := c.informers.Managed.DaemonSets.DaemonSets(o.GetNamespace()).Get(o.GetName()); err == nil {
-		return live.ResourceVersion
-	}
-	return ""
-}
-
-func (c *Controller) serviceVersion(o metav1.Object) string {
-	if live, err := c.informers.Services.Services(o.GetNamespace()).Get(o.GetName()); err == nil {
-		return live.ResourceVersion
-	}
-	return ""
 }
