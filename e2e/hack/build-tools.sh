@@ -29,6 +29,7 @@ targets=(
 	"kubectl|kubernetes|k8s.io/kubernetes/cmd/kubectl|${kube_ldflags}"
 	"echo-basic|echo-basic|sigs.k8s.io/gateway-api/conformance/echo-basic|"
 	"kengine|kengine|.|"
+	"coredns|coredns|.|"
 )
 
 # stamp prints what a binary's build depends on: the module's own files, Go and the flags.

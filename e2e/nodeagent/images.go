@@ -46,10 +46,18 @@ func DefaultImages(binDir string) ImageTable {
 		Names:      []string{"echo-basic"},
 		Entrypoint: []string{"echo-basic"},
 	}
+	// The CoreDNS image's ENTRYPOINT is /coredns with no CMD: a pod passes only flags (-conf).
+	coredns := Image{
+		Binary:     path.Join(binDir, "coredns"),
+		Names:      []string{"coredns"},
+		Entrypoint: []string{"/coredns"},
+	}
 	return ImageTable{
 		"ghcr.io/khulnasoft/kengine":                kengine,
 		"registry.k8s.io/gateway-api/echo-basic":    echo,
 		"gcr.io/k8s-staging-gateway-api/echo-basic": echo,
+		"registry.k8s.io/coredns/coredns":           coredns,
+		"coredns/coredns":                           coredns,
 	}
 }
 

@@ -57,8 +57,28 @@ func TestDefaultImagesLookup(t *testing.T) {
 	if img, ok := table.Lookup("ghcr.io/khulnasoft/kengine:anything"); !ok || img.Binary != "/b/kengine" {
 		t.Errorf("kengine image maps to %+v, %v", img, ok)
 	}
-	if img, ok := table.Lookup("registry.k8s.io/gateway-api/echo-basic:v1.5.1"); !ok || img.Binary != "/b/echo-basic" {
-		t.Errorf("echo-basic image maps to %+v, %v", img, ok)
+	// Every echo-basic tag the conformance suite v1.6.3 uses, in its base and test manifests.
+	for _, ref := range []string{
+		"registry.k8s.io/gateway-api/echo-basic:v1.5.1",
+		"registry.k8s.io/gateway-api/echo-basic:v1.6.0-dev.2",
+		"registry.k8s.io/gateway-api/echo-basic:v1.6.0-dev.3",
+		"gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd",
+	} {
+		if img, ok := table.Lookup(ref); !ok || img.Binary != "/b/echo-basic" {
+			t.Errorf("%s maps to %+v, %v", ref, img, ok)
+		}
+	}
+	for _, ref := range []string{"registry.k8s.io/coredns/coredns:v1.12.2", "docker.io/coredns/coredns:1.11.1"} {
+		img, ok := table.Lookup(ref)
+		if !ok || img.Binary != "/b/coredns" {
+			t.Errorf("%s maps to %+v, %v", ref, img, ok)
+			continue
+		}
+		// The conformance pod sets only args, which follow the image's entrypoint.
+		argv, err := img.Argv(nil, []string{"-conf", "/root/Corefile"})
+		if want := []string{"/b/coredns", "-conf", "/root/Corefile"}; err != nil || !slices.Equal(argv, want) {
+			t.Errorf("%s: Argv() = %q, %v; want %q", ref, argv, err, want)
+		}
 	}
 	if _, ok := table.Lookup("nginx"); ok {
 		t.Error("nginx must not map to anything")
