@@ -25,8 +25,14 @@ import (
 )
 
 // DefaultControllerArgs are the controller's flags in the environment, besides --kubeconfig.
-// DEV_CONTROLLER_ARGS replaces them.
-var DefaultControllerArgs = []string{"--kengine-admin-insecure"}
+// DEV_CONTROLLER_ARGS replaces them. The metrics and probe servers listen on 127.0.0.1 only:
+// on every address they would take ports 8080 and 8081 from all of 127.0.0.0/8, where the
+// load balancers of Gateways with such listeners live.
+var DefaultControllerArgs = []string{
+	"--kengine-admin-insecure",
+	"--metrics-bind-address=127.0.0.1:8080",
+	"--health-probe-bind-address=127.0.0.1:8081",
+}
 
 // controllerName names the controller's PID and log files.
 const controllerName = "kengine-gateway"
@@ -44,6 +50,10 @@ func (e *Env) upController(ctx context.Context, opts UpOptions) error {
 	if err := e.startController(ctx, opts); err != nil {
 		return err
 	}
+	// The example's HTTPS listener needs its certificate Secret before it can be programmed.
+	if err := e.ensureExampleTLS(ctx); err != nil {
+		return err
+	}
 	if err := e.applyDir(ctx, filepath.Join(e.Root, "example")); err != nil {
 		return err
 	}
@@ -51,11 +61,31 @@ func (e *Env) upController(ctx context.Context, opts UpOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := e.writeTry(target); err != nil {
+	https, hasHTTPS, err := e.waitExampleHTTPS(ctx, time.Minute)
+	if err != nil {
 		return err
 	}
-	e.printUsage(target)
+	var httpsTarget *HTTPSTarget
+	if hasHTTPS {
+		httpsTarget = &https
+	}
+	if err := e.writeTry(target, httpsTarget); err != nil {
+		return err
+	}
+	e.printUsage(target, httpsTarget)
 	return nil
+}
+
+// StopController stops the controller the environment runs, by its recorded PID. Tests use
+// it to take the controller away for a while.
+func (e *Env) StopController() error {
+	return proc.Stop(e.pidFile(controllerName), 10*time.Second)
+}
+
+// StartController starts the controller with the flags make dev uses, unless it runs, and
+// waits until its informer caches are synced.
+func (e *Env) StartController(ctx context.Context) error {
+	return e.startController(ctx, UpOptions{})
 }
 
 // applyDir applies every YAML file of a directory, server-side, in name order.
@@ -113,30 +143,34 @@ func (e *Env) startController(ctx context.Context, opts UpOptions) error {
 		args = DefaultControllerArgs
 	}
 	argv := append([]string{e.ControllerBinary(), "--kubeconfig=" + e.Kubeconfig()}, args...)
-	sum, err := fileDigest(e.ControllerBinary())
-	if err != nil {
-		return err
-	}
-	stamp := sum + " " + strings.Join(argv, " ")
-	stampFile := filepath.Join(e.stateDir(), "controller.stamp")
-	if old, _ := os.ReadFile(stampFile); string(old) != stamp {
-		if _, running := proc.Running(e.pidFile(controllerName)); running {
-			e.printf("the controller binary or its flags changed: restarting it")
-			if err := proc.Stop(e.pidFile(controllerName), 10*time.Second); err != nil {
-				return err
-			}
-		}
-	}
-	if err := os.WriteFile(stampFile, []byte(stamp), 0o644); err != nil {
-		return err
-	}
 	return e.start(ctx, component{
 		name: controllerName,
 		argv: argv,
-		// The controller proves itself by programming the example; here it only has to stay up.
-		ready:   func(context.Context) error { return nil },
-		timeout: 10 * time.Second,
+		// Ready once its informer caches are synced; it proves itself by programming the example.
+		ready: func(ctx context.Context) error {
+			_, err := httpGet(ctx, http.DefaultClient, "http://"+probeAddress(args)+"/readyz")
+			return err
+		},
+		timeout:         60 * time.Second,
+		restartOnChange: true,
 	})
+}
+
+// probeAddress is where the controller serves /readyz: its --health-probe-bind-address, on
+// loopback when no host is given.
+func probeAddress(args []string) string {
+	addr := ":8081"
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--health-probe-bind-address="); ok {
+			addr = v
+		} else if a == "--health-probe-bind-address" && i+1 < len(args) {
+			addr = args[i+1]
+		}
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
 }
 
 func fileDigest(path string) (string, error) {
@@ -296,15 +330,24 @@ func probeRoute(ctx context.Context, t RouteTarget) error {
 	return nil
 }
 
-func (e *Env) writeTry(t RouteTarget) error {
+func (e *Env) writeTry(t RouteTarget, https *HTTPSTarget) error {
 	script := fmt.Sprintf(`#!/bin/sh
 # Sends a request to the example route %s through Gateway %s (written by make dev).
-exec %s "$@"
-`, t.Route, t.Gateway, t.Curl())
+# ".dev/try https" goes through the HTTPS listener instead, verifying its self-signed certificate.
+`, t.Route, t.Gateway)
+	if https != nil {
+		script += fmt.Sprintf(`if [ "$1" = https ]; then
+	shift
+	exec %s "$@"
+fi
+`, https.Curl())
+	}
+	script += fmt.Sprintf("exec %s \"$@\"\n", t.Curl())
 	return os.WriteFile(filepath.Join(e.Dev, "try"), []byte(script), 0o755)
 }
 
-func (e *Env) printUsage(t RouteTarget) {
+func (e *Env) printUsage(t RouteTarget, https *HTTPSTarget) {
+	try := filepath.Join(e.Dev, "try")
 	fmt.Fprintf(e.Out, `
 The local environment is up.
 
@@ -312,7 +355,13 @@ The local environment is up.
   %s get gateways -A
   %s          # the example route %s through Gateway %s
   %s                  # the same, as a script
-
+`, e.Kubeconfig(), e.bin("kubectl"), t.Curl(), t.Route, t.Gateway, try)
+	if https != nil {
+		fmt.Fprintf(e.Out, `  %s          # the same route through the HTTPS listener
+  %s https            # the same, as a script
+`, https.Curl(), try)
+	}
+	fmt.Fprintf(e.Out, `
 Logs are in %s; stop everything with: make dev-down
-`, e.Kubeconfig(), e.bin("kubectl"), t.Curl(), t.Route, t.Gateway, filepath.Join(e.Dev, "try"), filepath.Join(e.Dev, "logs"))
+`, filepath.Join(e.Dev, "logs"))
 }

@@ -24,6 +24,9 @@ type component struct {
 	ready func(ctx context.Context) error
 	// timeout bounds the wait for ready.
 	timeout time.Duration
+	// restartOnChange restarts a running process whose binary or flags changed since it
+	// started (our own binaries, rebuilt by every make dev).
+	restartOnChange bool
 }
 
 func (e *Env) etcd() component {
@@ -171,14 +174,20 @@ func (e *Env) nodeAgent() component {
 			"--pid-dir=" + e.podPIDDir(),
 			"--v=2",
 		},
-		ready:   e.nodeReady,
-		timeout: 60 * time.Second,
+		ready:           e.nodeReady,
+		timeout:         60 * time.Second,
+		restartOnChange: true,
 	}
 }
 
 // start runs the component unless its recorded process still runs, then waits until it is
 // ready. It reports whether it started a new process.
 func (e *Env) start(ctx context.Context, c component) error {
+	if c.restartOnChange {
+		if err := e.stopIfChanged(c); err != nil {
+			return err
+		}
+	}
 	if r, ok := proc.Running(e.pidFile(c.name)); ok {
 		e.printf("%s already running (pid %d)", c.name, r.PID)
 	} else {
@@ -195,6 +204,26 @@ func (e *Env) start(ctx context.Context, c component) error {
 		e.printf("started %s (pid %d, log %s)", c.name, r.PID, e.logFile(c.name))
 	}
 	return e.waitReady(ctx, c)
+}
+
+// stopIfChanged stops the component when its binary or command line differs from the one it
+// was started with, and records the new stamp.
+func (e *Env) stopIfChanged(c component) error {
+	sum, err := fileDigest(c.argv[0])
+	if err != nil {
+		return fmt.Errorf("%s: %w (run the build first)", c.name, err)
+	}
+	stamp := sum + " " + strings.Join(c.argv, " ")
+	stampFile := filepath.Join(e.stateDir(), c.name+".stamp")
+	if old, _ := os.ReadFile(stampFile); string(old) != stamp {
+		if _, running := proc.Running(e.pidFile(c.name)); running {
+			e.printf("%s: the binary or its flags changed: restarting it", c.name)
+			if err := proc.Stop(e.pidFile(c.name), 30*time.Second); err != nil {
+				return err
+			}
+		}
+	}
+	return os.WriteFile(stampFile, []byte(stamp), 0o644)
 }
 
 func (e *Env) waitReady(ctx context.Context, c component) error {

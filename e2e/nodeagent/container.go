@@ -223,6 +223,10 @@ func (c *container) runOnce(ctx context.Context) (code int, reason, message stri
 			}
 		}
 	}
+	user, err := containerUser(pod, &c.spec)
+	if err != nil {
+		return 0, "CreateContainerConfigError", "", err
+	}
 	home := filepath.Join(instance, "home")
 	scratch := filepath.Join(instance, "mnt")
 	for _, d := range []string{home, scratch} {
@@ -231,7 +235,12 @@ func (c *container) runOnce(ctx context.Context) (code int, reason, message stri
 		}
 	}
 	if _, set := vals["HOME"]; !set {
-		env = append(env, "HOME="+home)
+		if user != nil && user.UID != 0 {
+			// A user the image does not list gets "/", as from runc.
+			env = append(env, "HOME=/")
+		} else {
+			env = append(env, "HOME="+home)
+		}
 	}
 
 	spec := SandboxSpec{
@@ -241,6 +250,8 @@ func (c *container) runOnce(ctx context.Context) (code int, reason, message stri
 		WorkingDir: c.spec.WorkingDir,
 		Argv:       argv,
 		Env:        env,
+		User:       user,
+		NoNewPrivs: noNewPrivs(&c.spec),
 	}
 	if spec.WorkingDir == "" {
 		spec.WorkingDir = "/"

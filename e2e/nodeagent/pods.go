@@ -204,7 +204,14 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		w.writeStatus(ctx)
 		return false
 	}
-	if err := w.ensureSandbox(ctx, pod); err != nil {
+	sysctls, err := podSysctls(pod)
+	if err != nil {
+		w.setPodError("SysctlForbidden", err.Error())
+		w.warnOnce(pod, "SysctlForbidden", err.Error())
+		w.writeStatus(ctx)
+		return false
+	}
+	if err := w.ensureSandbox(ctx, pod, sysctls); err != nil {
 		w.setPodError("FailedCreatePodSandBox", err.Error())
 		w.warnOnce(pod, "FailedCreatePodSandBox", err.Error())
 		w.writeStatus(ctx)
@@ -284,7 +291,7 @@ func (w *podWorker) imagesKnown(pod *v1.Pod) bool {
 	return ok
 }
 
-func (w *podWorker) ensureSandbox(ctx context.Context, pod *v1.Pod) error {
+func (w *podWorker) ensureSandbox(ctx context.Context, pod *v1.Pod, sysctls map[string]string) error {
 	w.mu.Lock()
 	has := w.sandbox != nil
 	w.mu.Unlock()
@@ -297,6 +304,10 @@ func (w *podWorker) ensureSandbox(ctx context.Context, pod *v1.Pod) error {
 	sb, err := w.a.network.AddPod(ctx, string(pod.UID))
 	if err != nil {
 		return fmt.Errorf("creating the pod network: %w", err)
+	}
+	if err := applySysctls(sb.NetnsPath(), sysctls); err != nil {
+		w.a.network.RemovePod(context.WithoutCancel(ctx), sb)
+		return err
 	}
 	now := metav1.Now()
 	w.mu.Lock()
@@ -312,8 +323,9 @@ func (w *podWorker) ensureSandbox(ctx context.Context, pod *v1.Pod) error {
 func (w *podWorker) writeVolumes(ctx context.Context, pod *v1.Pod) error {
 	w.mu.Lock()
 	podIP := w.sandbox.IP.String()
+	mounting := w.volumes == nil
 	w.mu.Unlock()
-	paths, err := w.a.volumes.write(ctx, pod, podIP, w.a.nodeIP(), filepath.Join(w.dir, "volumes"))
+	paths, err := w.a.volumes.write(ctx, pod, podIP, w.a.nodeIP(), filepath.Join(w.dir, "volumes"), mounting)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,11 @@ type SandboxSpec struct {
 	Argv []string `json:"argv"`
 	// Env is the program's whole environment.
 	Env []string `json:"env"`
+	// User is who the program runs as (runAsUser, runAsGroup, fsGroup and supplemental
+	// groups); nil keeps the node agent's root identity.
+	User *SandboxUser `json:"user,omitempty"`
+	// NoNewPrivs sets no_new_privs (allowPrivilegeEscalation: false).
+	NoNewPrivs bool `json:"noNewPrivs,omitempty"`
 }
 
 // SandboxMount binds a host file or directory at a path inside the container's mount namespace.
@@ -99,7 +104,23 @@ func RunSandboxExec(specPath string) error {
 	if len(spec.Argv) == 0 {
 		return fmt.Errorf("no program to run")
 	}
-	return fmt.Errorf("executing %s: %w", spec.Argv[0], unix.Exec(spec.Argv[0], spec.Argv, spec.Env))
+	if spec.NoNewPrivs {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("setting no_new_privs: %w", err)
+		}
+	}
+	if spec.User == nil {
+		return fmt.Errorf("executing %s: %w", spec.Argv[0], unix.Exec(spec.Argv[0], spec.Argv, spec.Env))
+	}
+	// The binary is opened while still root: the user may not search the directories above it.
+	prog, err := os.Open(spec.Argv[0])
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", spec.Argv[0], err)
+	}
+	if err := dropPrivileges(spec.User); err != nil {
+		return err
+	}
+	return fmt.Errorf("executing %s as uid %d: %w", spec.Argv[0], spec.User.UID, execFile(prog, spec.Argv, spec.Env))
 }
 
 // mounter applies bind mounts inside a private mount namespace.

@@ -19,6 +19,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(127)
 	}
+	if len(os.Args) > 1 && os.Args[1] == userHelperCommand {
+		runUserHelper(os.Args[2:])
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -34,16 +35,30 @@ type file struct {
 
 // write creates or refreshes every volume of the pod under root and returns each volume's
 // host path by name. ConfigMap, Secret and downward-API contents are rewritten when they
-// change, as kubelet eventually does; a service-account token is requested once.
-func (w volumeWriter) write(ctx context.Context, pod *v1.Pod, podIP, hostIP, root string) (map[string]string, error) {
+// change, as kubelet eventually does; a service-account token is requested once. mounting
+// is true on the pod's first write by this agent process: as when kubelet mounts a volume,
+// an existing emptyDir (a pod that outlived an agent restart) is then given to the fsGroup
+// throughout.
+func (w volumeWriter) write(ctx context.Context, pod *v1.Pod, podIP, hostIP, root string, mounting bool) (map[string]string, error) {
 	paths := map[string]string{}
+	// With an fsGroup, volumes belong to that group, as kubelet's volume ownership does: files
+	// gain group (and owner) read, directories the setgid bit so new files join the group.
+	gid := -1
+	if psc := pod.Spec.SecurityContext; psc != nil && psc.FSGroup != nil {
+		gid = int(*psc.FSGroup)
+	}
 	for i := range pod.Spec.Volumes {
 		vol := &pod.Spec.Volumes[i]
 		dir := filepath.Join(root, vol.Name)
 		paths[vol.Name] = dir
 		if vol.EmptyDir != nil {
-			if err := os.MkdirAll(dir, 0o777); err != nil {
-				return nil, err
+			if err := emptyDir(dir, gid); err != nil {
+				return nil, fmt.Errorf("volume %q: %w", vol.Name, err)
+			}
+			if mounting && gid >= 0 {
+				if err := chownTree(dir, gid); err != nil {
+					return nil, fmt.Errorf("volume %q: %w", vol.Name, err)
+				}
 			}
 			continue
 		}
@@ -51,7 +66,13 @@ func (w volumeWriter) write(ctx context.Context, pod *v1.Pod, podIP, hostIP, roo
 		if err != nil {
 			return nil, fmt.Errorf("volume %q: %w", vol.Name, err)
 		}
-		if err := syncDir(dir, files); err != nil {
+		if gid >= 0 {
+			for k, f := range files {
+				f.mode |= 0o440
+				files[k] = f
+			}
+		}
+		if err := syncDir(dir, files, gid); err != nil {
 			return nil, fmt.Errorf("volume %q: %w", vol.Name, err)
 		}
 	}
@@ -184,10 +205,56 @@ func (w volumeWriter) tokenFile(ctx context.Context, files map[string]file, pod 
 	return nil
 }
 
+// emptyDir creates an emptyDir volume: world-writable like kubelet's, and with an fsGroup
+// owned by that group with the setgid bit.
+func emptyDir(dir string, gid int) error {
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return err
+	}
+	return ownDir(dir, 0o777, gid)
+}
+
+// chownTree gives everything below dir to group gid the way kubelet's volume ownership does:
+// files gain group read and write, directories group access and the setgid bit.
+func chownTree(dir string, gid int) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir || d.Type()&fs.ModeSymlink != 0 {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(p, -1, gid); err != nil {
+			return err
+		}
+		mode := info.Mode() | 0o660
+		if d.IsDir() {
+			mode |= 0o110 | os.ModeSetgid
+		}
+		return os.Chmod(p, mode&(os.ModePerm|os.ModeSetgid|os.ModeSetuid|os.ModeSticky))
+	})
+}
+
+// ownDir sets a volume directory's mode, and its group when gid is not -1 (then with setgid).
+func ownDir(dir string, mode os.FileMode, gid int) error {
+	if gid >= 0 {
+		if err := os.Lchown(dir, -1, gid); err != nil {
+			return err
+		}
+		mode |= os.ModeSetgid
+	}
+	return os.Chmod(dir, mode)
+}
+
 // syncDir makes dir hold exactly files: changed files are replaced atomically (write and
-// rename), unchanged ones are left alone, and files no longer wanted are removed.
-func syncDir(dir string, files map[string]file) error {
+// rename), unchanged ones are left alone, and files no longer wanted are removed. With gid
+// other than -1, the directories and files belong to that group.
+func syncDir(dir string, files map[string]file, gid int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := ownDir(dir, 0o755, gid); err != nil {
 		return err
 	}
 	for rel, f := range files {
@@ -197,16 +264,26 @@ func syncDir(dir string, files map[string]file) error {
 		}
 		p := filepath.Join(dir, clean)
 		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, f.data) {
-			if st, err := os.Stat(p); err == nil && st.Mode().Perm() == f.mode {
+			if st, err := os.Stat(p); err == nil && st.Mode().Perm() == f.mode && (gid < 0 || fileGID(st) == gid) {
 				continue
 			}
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+		for d := filepath.Dir(p); d != dir; d = filepath.Dir(d) {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+			if err := ownDir(d, 0o755, gid); err != nil {
+				return err
+			}
 		}
 		tmp := filepath.Join(filepath.Dir(p), ".tmp-"+filepath.Base(p))
 		if err := os.WriteFile(tmp, f.data, f.mode); err != nil {
 			return err
+		}
+		if gid >= 0 {
+			if err := os.Lchown(tmp, -1, gid); err != nil {
+				return err
+			}
 		}
 		if err := os.Chmod(tmp, f.mode); err != nil {
 			return err
@@ -236,4 +313,11 @@ func syncDir(dir string, files map[string]file) error {
 		}
 	}
 	return nil
+}
+
+func fileGID(st os.FileInfo) int {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return int(sys.Gid)
+	}
+	return -1
 }
