@@ -118,6 +118,9 @@ func (c *Controller) writeGatewayStatus(ctx context.Context, gw *gatewayv1.Gatew
 			upd.Status.Listeners[i] = l
 		}
 		_, err := c.gateway.GatewayV1().Gateways(gw.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil // deleted meanwhile; nothing to report on
+		}
 		if apierrors.IsConflict(err) {
 			if fresh, getErr := c.gateway.GatewayV1().Gateways(gw.Namespace).Get(ctx, gw.Name, metav1.GetOptions{}); getErr == nil {
 				gw = fresh

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -86,12 +87,18 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	switch {
 	case managed && accepted:
 		if render, pusher, err = c.reconcileManaged(ctx, gw, class, params); err != nil {
+			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+				return nil // the namespace is going away, and the Gateway with it
+			}
 			return fmt.Errorf("reconciling the managed Kengine: %w", err)
 		}
 	case !managed && accepted && pusher == nil && c.opts.Managed.PKI != nil:
 		// Bring-your-own Kengine without admin flags: the controller issues the admin Secret
 		// the user's pods mount, and talks to them over the same mutual TLS.
 		if render, pusher, _, err = c.reconcileAdmin(ctx, gw, class); err != nil {
+			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+				return nil
+			}
 			return fmt.Errorf("reconciling the admin credentials: %w", err)
 		}
 	}
