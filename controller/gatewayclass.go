@@ -33,6 +33,13 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportHTTPRoutePathRedirect,
 	features.SupportHTTPRouteHostRewrite,
 	features.SupportHTTPRoutePathRewrite,
+	features.SupportHTTPRoute303RedirectStatusCode,
+	features.SupportHTTPRoute307RedirectStatusCode,
+	features.SupportHTTPRoute308RedirectStatusCode,
+	features.SupportHTTPRouteParentRefPort,
+	features.SupportGatewayPort8080,
+	features.SupportGatewayHTTPListenerIsolation,
+	features.SupportGatewayInfrastructure,
 }
 
 // supportedFeatures lists the implemented features the cluster lets us offer: without the
