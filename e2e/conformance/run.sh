@@ -10,7 +10,7 @@
 #                      unless REPORT is set
 #   SKIP_TESTS         tests not to run, comma-separated; the report lists them as skipped
 #   REPORT             where the ConformanceReport goes               (e2e/conformance/report.yaml)
-#   VERSION            implementation version in the report          (git describe --tags --always --dirty)
+#   VERSION            implementation version in the report          (git describe --tags --always, -dirty if code changed)
 #   DEBUG=1            the suite dumps every request and response
 #   VERBOSE=1          go test -v: every log line of every test, not only of failed ones
 #   TIMEOUT_OVERRIDES  the suite's timeouts, "Name:seconds;Name:seconds"
@@ -38,7 +38,14 @@ fi
 
 export GATEWAY_CLASS=${GATEWAY_CLASS:-kengine}
 export PROFILES=${PROFILES:-GATEWAY-HTTP}
-export VERSION=${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo unknown)}
+# The version names the code under test: a previous run's report.yaml does not make it dirty.
+if [ -z "${VERSION:-}" ]; then
+	VERSION=$(git -C "$root" describe --tags --always 2>/dev/null || echo unknown)
+	if ! git -C "$root" diff --quiet HEAD -- . ':(exclude)e2e/conformance/report.yaml' 2>/dev/null; then
+		VERSION="$VERSION-dirty"
+	fi
+fi
+export VERSION
 if [[ -z ${RUN_TEST:-} ]]; then
 	export REPORT=${REPORT:-$here/report.yaml}
 fi
