@@ -31,8 +31,6 @@ type Snapshot struct {
 	Namespaces map[string]*corev1.Namespace
 	// ReferenceGrants in every namespace a reference points into.
 	ReferenceGrants []*gatewayv1.ReferenceGrant
-	// ServedKinds lists the route kinds the cluster serves, for supportedKinds.
-	RouteKindsServed map[string]bool
 }
 
 // buildSnapshot reads everything a Gateway's translation needs from the listers. It never
@@ -40,13 +38,12 @@ type Snapshot struct {
 func (c *Controller) buildSnapshot(class *gatewayv1.GatewayClass, gw *gatewayv1.Gateway) (*Snapshot, error) {
 	inf := c.informers
 	s := &Snapshot{
-		Class:            class,
-		Gateway:          gw,
-		Services:         map[types.NamespacedName]*corev1.Service{},
-		EndpointSlices:   map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
-		Secrets:          map[types.NamespacedName]*corev1.Secret{},
-		Namespaces:       map[string]*corev1.Namespace{},
-		RouteKindsServed: map[string]bool{informers.KindHTTPRoute: true, informers.KindGRPCRoute: inf.Served.Has(informers.KindGRPCRoute)},
+		Class:          class,
+		Gateway:        gw,
+		Services:       map[types.NamespacedName]*corev1.Service{},
+		EndpointSlices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
+		Secrets:        map[types.NamespacedName]*corev1.Secret{},
+		Namespaces:     map[string]*corev1.Namespace{},
 	}
 	routes, err := inf.HTTPRoutesForGateway(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name})
 	if err != nil {

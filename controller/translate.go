@@ -158,7 +158,7 @@ func translateListeners(s *Snapshot, t *Translation) []*listener {
 		if spec.AllowedRoutes != nil && len(spec.AllowedRoutes.Kinds) > 0 {
 			var invalid []string
 			for _, k := range spec.AllowedRoutes.Kinds {
-				if routeKindSupported(s, spec.Protocol, k) {
+				if routeKindSupported(spec.Protocol, k) {
 					l.kinds[k.Kind] = true
 					st.SupportedKinds = append(st.SupportedKinds, routeGroupKind(k.Kind))
 				} else {
@@ -171,7 +171,7 @@ func translateListeners(s *Snapshot, t *Translation) []*listener {
 				resolvedMsg = fmt.Sprintf("route kinds not supported on this listener: %s", strings.Join(invalid, ", "))
 			}
 		} else if accepted || conflicted {
-			for _, k := range defaultRouteKinds(s, spec.Protocol) {
+			for _, k := range defaultRouteKinds(spec.Protocol) {
 				l.kinds[k] = true
 				st.SupportedKinds = append(st.SupportedKinds, routeGroupKind(k))
 			}
@@ -220,7 +220,7 @@ func routeGroupKind(k gatewayv1.Kind) gatewayv1.RouteGroupKind {
 }
 
 // defaultRouteKinds are the kinds a listener accepts when allowedRoutes.kinds is empty.
-func defaultRouteKinds(s *Snapshot, p gatewayv1.ProtocolType) []gatewayv1.Kind {
+func defaultRouteKinds(p gatewayv1.ProtocolType) []gatewayv1.Kind {
 	switch p {
 	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
 		return []gatewayv1.Kind{informers.KindHTTPRoute}
@@ -228,11 +228,11 @@ func defaultRouteKinds(s *Snapshot, p gatewayv1.ProtocolType) []gatewayv1.Kind {
 	return nil
 }
 
-func routeKindSupported(s *Snapshot, p gatewayv1.ProtocolType, k gatewayv1.RouteGroupKind) bool {
+func routeKindSupported(p gatewayv1.ProtocolType, k gatewayv1.RouteGroupKind) bool {
 	if k.Group != nil && *k.Group != gatewayv1.GroupName {
 		return false
 	}
-	for _, d := range defaultRouteKinds(s, p) {
+	for _, d := range defaultRouteKinds(p) {
 		if d == k.Kind {
 			return true
 		}
