@@ -133,11 +133,7 @@ func TestControllerWithoutOptionalCRDs(t *testing.T) {
 
 	// The running controller keeps working while its ReferenceGrant informer loses its resource.
 	ns := newNamespace(t)
-	createEcho(t, ns, "echo", 1)
-	createGateway(t, ns, "before")
-	createRoute(t, newRoute(ns, "before", "before", nil, "echo"))
-	_, addr := waitProgrammed(t, ns, "before")
-	expectBackend(t, addr+":80", "", "/", ns, "echo")
+	addr, _ := servingGateway(t, ns, "before")
 	if now := controllerPID(t); now != pid {
 		t.Fatalf("the controller restarted (pid %d, was %d) after the CRDs went away", now, pid)
 	}
@@ -207,11 +203,7 @@ func reinstallCRDs(t *testing.T, saved []*unstructured.Unstructured) {
 func TestPodNotReadyUntilProgrammed(t *testing.T) {
 	ctx := ctxFor(t)
 	ns := newNamespace(t)
-	createEcho(t, ns, "echo", 1)
-	createGateway(t, ns, "gw")
-	createRoute(t, newRoute(ns, "web", "gw", nil, "echo"))
-	_, addr := waitProgrammed(t, ns, "gw")
-	expectBackend(t, addr+":80", "", "/", ns, "echo")
+	addr, _ := servingGateway(t, ns, "gw")
 	old := waitReadyPods(t, ns, managedPods("gw"), 1)[0]
 
 	if err := dev.StopController(); err != nil {

@@ -563,3 +563,14 @@ func createBringYourOwnKengine(t *testing.T, ns, gateway string) {
 		t.Fatal(err)
 	}
 }
+
+// servingGateway creates an echo backend, a managed Gateway named name and a route from it to
+// the backend, and returns the Gateway's address once the backend answers through it.
+func servingGateway(t *testing.T, ns, name string) (string, response) {
+	t.Helper()
+	createEcho(t, ns, "echo", 1)
+	createGateway(t, ns, name)
+	createRoute(t, newRoute(ns, name, name, nil, "echo"))
+	_, addr := waitProgrammed(t, ns, name)
+	return addr, expectBackend(t, addr+":80", "", "/", ns, "echo")
+}

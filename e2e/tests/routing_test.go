@@ -140,11 +140,7 @@ func TestBackendScaling(t *testing.T) {
 	t.Parallel()
 	ctx := ctxFor(t)
 	ns := newNamespace(t)
-	createEcho(t, ns, "echo", 1)
-	createGateway(t, ns, "gw")
-	createRoute(t, newRoute(ns, "web", "gw", nil, "echo"))
-	_, addr := waitProgrammed(t, ns, "gw")
-	first := expectBackend(t, addr+":80", "", "/", ns, "echo")
+	addr, first := servingGateway(t, ns, "gw")
 
 	scale, err := kube.AppsV1().Deployments(ns).GetScale(ctx, "echo", metav1.GetOptions{})
 	if err != nil {
@@ -205,11 +201,7 @@ func TestKenginePodReplaced(t *testing.T) {
 	t.Parallel()
 	ctx := ctxFor(t)
 	ns := newNamespace(t)
-	createEcho(t, ns, "echo", 1)
-	createGateway(t, ns, "gw")
-	createRoute(t, newRoute(ns, "web", "gw", nil, "echo"))
-	_, addr := waitProgrammed(t, ns, "gw")
-	expectBackend(t, addr+":80", "", "/", ns, "echo")
+	addr, _ := servingGateway(t, ns, "gw")
 	old := waitReadyPods(t, ns, managedPods("gw"), 1)[0]
 
 	if err := kube.CoreV1().Pods(ns).Delete(ctx, old.Name, metav1.DeleteOptions{}); err != nil {
