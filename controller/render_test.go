@@ -132,3 +132,36 @@ func TestSNIMatcher(t *testing.T) {
 		}
 	}
 }
+
+// Kengine must never call out on its own: every rendered server has automatic HTTPS off, OCSP
+// stapling is off, and no ACME issuer appears anywhere, managed admin identity included.
+func TestRenderedConfigsMakeNoOutboundRequests(t *testing.T) {
+	snap := goldenSnapshot(t)
+	snap.Secrets[nn("infra", "cert")] = tlsSecret(t, "infra", "cert", "secure.example.com")
+	opts := testRenderOptions()
+	opts.Admin, opts.PKI = ManagedAdmin(ManagedAdminParams{Identity: AdminIdentity("infra", "gw"), Pins: []string{"cGlu"}, RemoteListen: ":2021", LocalListen: "localhost:2019", Dir: "/etc/kengine/admin"})
+	cfg, err := Render(translate(snap).Model, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, srv := range cfg.Apps.HTTP.Servers {
+		if srv.AutomaticHTTPS == nil || !srv.AutomaticHTTPS.Disable {
+			t.Errorf("server %s: automatic HTTPS must be disabled", name)
+		}
+	}
+	if cfg.Apps.TLS == nil || !cfg.Apps.TLS.DisableOCSPStapling || cfg.Apps.TLS.Automation != nil {
+		t.Errorf("tls app must disable OCSP stapling and configure no automation: %+v", cfg.Apps.TLS)
+	}
+	data, _, err := kengine.Finalize(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, forbidden := range []string{"acme", "zerossl", "letsencrypt", `"install_trust":true`} {
+		if bytes.Contains(bytes.ToLower(data), []byte(forbidden)) {
+			t.Errorf("rendered config mentions %q", forbidden)
+		}
+	}
+	if !bytes.Contains(data, []byte(`"module":"internal"`)) {
+		t.Error("the admin identity must use the internal issuer")
+	}
+}
