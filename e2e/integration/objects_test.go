@@ -249,12 +249,11 @@ func snapshot(gw *gatewayv1.Gateway, objs ...any) *controller.Snapshot {
 			ObjectMeta: metav1.ObjectMeta{Name: "kengine", Generation: 1},
 			Spec:       gatewayv1.GatewayClassSpec{ControllerName: controllerName},
 		},
-		Gateway:          gw,
-		Services:         map[types.NamespacedName]*corev1.Service{},
-		EndpointSlices:   map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
-		Secrets:          map[types.NamespacedName]*corev1.Secret{},
-		Namespaces:       map[string]*corev1.Namespace{},
-		RouteKindsServed: map[string]bool{"HTTPRoute": true},
+		Gateway:        gw,
+		Services:       map[types.NamespacedName]*corev1.Service{},
+		EndpointSlices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
+		Secrets:        map[types.NamespacedName]*corev1.Secret{},
+		Namespaces:     map[string]*corev1.Namespace{},
 	}
 	for _, ns := range []string{gatewayNamespace, appNamespace} {
 		s.Namespaces[ns] = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
