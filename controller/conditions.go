@@ -14,9 +14,9 @@ func condition[T ~string, R ~string](typ T, status bool, reason R, message strin
 	return metav1.Condition{Type: string(typ), Status: s, Reason: string(reason), Message: message, ObservedGeneration: generation}
 }
 
-// mergeConditions returns the desired conditions with LastTransitionTime carried over from the
-// existing ones whose status did not change, and set to now otherwise. Conditions of other
-// types that already exist are kept, so a field owned by someone else is never erased.
+// mergeConditions returns the desired conditions with their transition times (see
+// withTransitionTimes), after the existing conditions of other types: a condition owned by
+// someone else is never erased.
 func mergeConditions(existing, desired []metav1.Condition, now metav1.Time) []metav1.Condition {
 	out := make([]metav1.Condition, 0, len(existing)+len(desired))
 	for _, c := range existing {
@@ -24,13 +24,20 @@ func mergeConditions(existing, desired []metav1.Condition, now metav1.Time) []me
 			out = append(out, c)
 		}
 	}
-	for _, d := range desired {
-		if old := meta.FindStatusCondition(existing, d.Type); old != nil && old.Status == d.Status {
-			d.LastTransitionTime = old.LastTransitionTime
+	return append(out, withTransitionTimes(existing, desired, now)...)
+}
+
+// withTransitionTimes returns a copy of desired whose LastTransitionTime is carried over from
+// the old condition of the same type when its status did not change, and is now otherwise.
+func withTransitionTimes(old, desired []metav1.Condition, now metav1.Time) []metav1.Condition {
+	out := make([]metav1.Condition, len(desired))
+	for i, d := range desired {
+		if o := meta.FindStatusCondition(old, d.Type); o != nil && o.Status == d.Status {
+			d.LastTransitionTime = o.LastTransitionTime
 		} else {
 			d.LastTransitionTime = now
 		}
-		out = append(out, d)
+		out[i] = d
 	}
 	return out
 }

@@ -309,12 +309,11 @@ func listenerPorts(gw *gatewayv1.Gateway) []listenerPort {
 // bringsOwnKengine reports whether a Service labelled with the Gateway's name exists that the
 // controller did not create: the user runs Kengine themselves.
 func (c *Controller) bringsOwnKengine(gw *gatewayv1.Gateway) (bool, error) {
-	keys, err := c.informers.KengineServicesForGateway(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name})
+	services, err := c.informers.KengineServicesForGateway(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name})
 	if err != nil {
 		return false, err
 	}
-	for _, k := range keys {
-		nn := splitKey(k)
+	for _, nn := range services {
 		svc, err := c.informers.Services.Services(nn.Namespace).Get(nn.Name)
 		if err != nil {
 			continue

@@ -25,16 +25,14 @@ type dataPlane struct {
 
 // findDataPlane reads the Gateway's Kengine Services and their EndpointSlices from the cache.
 func (c *Controller) findDataPlane(gw types.NamespacedName) (*dataPlane, error) {
-	keys, err := c.informers.KengineServicesForGateway(gw)
+	services, err := c.informers.KengineServicesForGateway(gw)
 	if err != nil {
 		return nil, err
 	}
 	dp := &dataPlane{}
 	seenEP := map[string]bool{}
 	seenAddr := map[string]bool{}
-	sort.Strings(keys)
-	for _, key := range keys {
-		nn := splitKey(key)
+	for _, nn := range services {
 		svc, err := c.informers.Services.Services(nn.Namespace).Get(nn.Name)
 		if err != nil {
 			continue

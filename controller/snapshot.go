@@ -53,8 +53,7 @@ func (c *Controller) buildSnapshot(class *gatewayv1.GatewayClass, gw *gatewayv1.
 
 	// Namespaces of everything referenced, for ReferenceGrants.
 	grantNamespaces := map[string]bool{}
-	for _, key := range informers.GatewaySecrets(gw) {
-		nn := splitKey(key)
+	for _, nn := range informers.GatewaySecrets(gw) {
 		grantNamespaces[nn.Namespace] = true
 		if sec, err := inf.Secrets.Secrets(nn.Namespace).Get(nn.Name); err == nil {
 			s.Secrets[nn] = sec
@@ -104,13 +103,4 @@ func (c *Controller) buildSnapshot(class *gatewayv1.GatewayClass, gw *gatewayv1.
 		})
 	}
 	return s, nil
-}
-
-func splitKey(key string) types.NamespacedName {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return types.NamespacedName{Namespace: key[:i], Name: key[i+1:]}
-		}
-	}
-	return types.NamespacedName{Name: key}
 }

@@ -109,12 +109,7 @@ func (c *Controller) writeGatewayStatus(ctx context.Context, gw *gatewayv1.Gatew
 					old = e.Conditions
 				}
 			}
-			l.Conditions = mergeConditions(nil, l.Conditions, now)
-			for j := range l.Conditions {
-				if o := meta.FindStatusCondition(old, l.Conditions[j].Type); o != nil && o.Status == l.Conditions[j].Status {
-					l.Conditions[j].LastTransitionTime = o.LastTransitionTime
-				}
-			}
+			l.Conditions = withTransitionTimes(old, l.Conditions, now)
 			upd.Status.Listeners[i] = l
 		}
 		_, err := c.gateway.GatewayV1().Gateways(gw.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
@@ -203,12 +198,7 @@ func (c *Controller) mergeRouteParents(existing []gatewayv1.RouteParentStatus, r
 		if !found {
 			changed = true
 		}
-		d.Conditions = mergeConditions(nil, d.Conditions, now)
-		for j := range d.Conditions {
-			if o := meta.FindStatusCondition(old, d.Conditions[j].Type); o != nil && o.Status == d.Conditions[j].Status {
-				d.Conditions[j].LastTransitionTime = o.LastTransitionTime
-			}
-		}
+		d.Conditions = withTransitionTimes(old, d.Conditions, now)
 		out = append(out, d)
 	}
 	return out, changed

@@ -39,7 +39,7 @@ var gatewayIndexers = cache.Indexers{
 		if !ok {
 			return nil, nil
 		}
-		return GatewaySecrets(gw), nil
+		return keysOf(GatewaySecrets(gw)), nil
 	},
 }
 
@@ -73,10 +73,9 @@ var serviceIndexers = cache.Indexers{
 	},
 }
 
-// GatewaySecrets returns the "namespace/name" keys of the Secrets a Gateway's listeners
-// reference as certificates.
-func GatewaySecrets(gw *gatewayv1.Gateway) []string {
-	var out []string
+// GatewaySecrets returns the Secrets a Gateway's listeners reference as certificates.
+func GatewaySecrets(gw *gatewayv1.Gateway) []types.NamespacedName {
+	var out []types.NamespacedName
 	for _, l := range gw.Spec.Listeners {
 		if l.TLS == nil {
 			continue
@@ -89,7 +88,7 @@ func GatewaySecrets(gw *gatewayv1.Gateway) []string {
 			if ref.Namespace != nil && *ref.Namespace != "" {
 				ns = string(*ref.Namespace)
 			}
-			out = append(out, ns+"/"+string(ref.Name))
+			out = append(out, types.NamespacedName{Namespace: ns, Name: string(ref.Name)})
 		}
 	}
 	return out

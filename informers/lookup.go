@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -34,7 +35,20 @@ func (i *Informers) GatewaysForClass(class string) ([]string, error) {
 	return i.gatewayIndexer.IndexKeys(IndexGatewayClass, class)
 }
 
-// KengineServicesForGateway returns the keys of the Services labelled with the Gateway's name.
-func (i *Informers) KengineServicesForGateway(gw types.NamespacedName) ([]string, error) {
-	return i.serviceIndexer.IndexKeys(IndexServiceGateway, gw.String())
+// KengineServicesForGateway returns the Services labelled with the Gateway's name, sorted.
+func (i *Informers) KengineServicesForGateway(gw types.NamespacedName) ([]types.NamespacedName, error) {
+	keys, err := i.serviceIndexer.IndexKeys(IndexServiceGateway, gw.String())
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(keys)
+	out := make([]types.NamespacedName, 0, len(keys))
+	for _, k := range keys {
+		ns, name, err := cache.SplitMetaNamespaceKey(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, types.NamespacedName{Namespace: ns, Name: name})
+	}
+	return out, nil
 }
