@@ -318,7 +318,12 @@ func probeRoute(ctx context.Context, t RouteTarget) error {
 	if t.Host != "" {
 		req.Host = t.Host
 	}
-	resp, err := http.DefaultClient.Do(req)
+	return expectOK(http.DefaultClient, req)
+}
+
+// expectOK sends req and wants a 200, draining (a bounded part of) the body.
+func expectOK(client *http.Client, req *http.Request) error {
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

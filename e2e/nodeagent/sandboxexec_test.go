@@ -41,27 +41,7 @@ func needRoot(t *testing.T) {
 // host, which must stay untouched.
 func TestSandboxExec(t *testing.T) {
 	needRoot(t)
-	ctx := context.Background()
-	if _, err := os.Stat("/run/netns"); os.IsNotExist(err) {
-		t.Cleanup(func() {
-			if err := RemoveRunNetns(); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	n := &Network{Subnet: netip.MustParsePrefix("10.253.77.0/29"), Bridge: "kgwtest0", Prefix: "kgwtest-"}
-	if err := n.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Cleanup(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	sb, err := n.AddPod(ctx, "0000-test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := testSandbox(t, "10.253.77.0/29", "kgwtest0", "kgwtest-", "0000-test")
 
 	dir := t.TempDir()
 	vol := filepath.Join(dir, "vol")
@@ -121,4 +101,32 @@ echo "$GREETING"`
 			t.Errorf("%s was created on the host", p)
 		}
 	}
+}
+
+// testSandbox sets up a test network on its own bridge and subnet with one pod sandbox, and
+// removes both (and /run/netns if the test created it) when the test ends.
+func testSandbox(t *testing.T, subnet, bridge, prefix, pod string) Sandbox {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := os.Stat("/run/netns"); os.IsNotExist(err) {
+		t.Cleanup(func() {
+			if err := RemoveRunNetns(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	n := &Network{Subnet: netip.MustParsePrefix(subnet), Bridge: bridge, Prefix: prefix}
+	if err := n.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Cleanup(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	sb, err := n.AddPod(ctx, pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
 }

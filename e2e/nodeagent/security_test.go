@@ -1,12 +1,10 @@
 package nodeagent
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,27 +165,7 @@ func TestChownTree(t *testing.T) {
 // without any capability, and be refused a root-only file.
 func TestSandboxExecAsUser(t *testing.T) {
 	needRoot(t)
-	ctx := context.Background()
-	if _, err := os.Stat("/run/netns"); os.IsNotExist(err) {
-		t.Cleanup(func() {
-			if err := RemoveRunNetns(); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	n := &Network{Subnet: netip.MustParsePrefix("10.253.78.0/29"), Bridge: "kgwtest1", Prefix: "kgwtestu-"}
-	if err := n.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Cleanup(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	sb, err := n.AddPod(ctx, "0000-user")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := testSandbox(t, "10.253.78.0/29", "kgwtest1", "kgwtestu-", "0000-user")
 	if err := applySysctls(sb.NetnsPath(), map[string]string{"net/ipv4/ip_unprivileged_port_start": "0"}); err != nil {
 		t.Fatal(err)
 	}
