@@ -488,3 +488,25 @@ func selfSignedClient(t *testing.T) tls.Certificate {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
+
+// TestManagedDaemonSet runs Kengine as a DaemonSet (parameters key kind): one programmed pod
+// per node serves the route, and no Deployment is left for the Gateway.
+func TestManagedDaemonSet(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	ns := newNamespace(t)
+	createConfigMap(t, ns, "ds-params", map[string]string{"kind": "DaemonSet"})
+	createEcho(t, ns, "echo", 1)
+	createGateway(t, ns, "gw", withInfrastructure(nil, nil, "ds-params"))
+	createRoute(t, newRoute(ns, "web", "gw", nil, "echo"))
+	_, addr := waitProgrammed(t, ns, "gw")
+	waitReadyPods(t, ns, managedPods("gw"), 1)
+	expectBackend(t, addr+":80", "", "/", ns, "echo")
+	name := managedName("gw", "kengine")
+	if _, err := kube.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+		t.Fatalf("DaemonSet %s: %v", name, err)
+	}
+	if _, err := kube.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
+		t.Errorf("a Deployment %s exists next to the DaemonSet", name)
+	}
+}
