@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"os"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 )
 
 func TestParseFlagsDefaults(t *testing.T) {
@@ -67,5 +71,44 @@ func TestAdminBase(t *testing.T) {
 				t.Errorf("listen = %q, want %q", admin.Listen, tt.listen)
 			}
 		})
+	}
+}
+
+// With --leader-elect, the controller runs only once it holds the Lease, and releases it when
+// its context ends.
+func TestLeaderElectionRunsWhileLeading(t *testing.T) {
+	kube := kubefake.NewClientset()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- runWithLeaderElection(ctx, kube, &options{leaderElectionNS: "sys", leaderElectionID: "kengine-gateway"}, func(ctx context.Context) error {
+			close(started)
+			<-ctx.Done()
+			return nil
+		})
+	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("never became leader")
+	}
+	lease, err := kube.CoordinationV1().Leases("sys").Get(context.Background(), "kengine-gateway", metav1.GetOptions{})
+	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+		t.Fatalf("lease = %+v, %v", lease, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("did not stop after its context ended")
+	}
+	lease, err = kube.CoordinationV1().Leases("sys").Get(context.Background(), "kengine-gateway", metav1.GetOptions{})
+	if err != nil || (lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity != "") {
+		t.Errorf("the lease must be released on shutdown: %+v, %v", lease.Spec.HolderIdentity, err)
 	}
 }
