@@ -21,14 +21,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/kubernetes"
+	kubescheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+	gatewayscheme "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/scheme"
 
 	"github.com/khulnasoft/gateway/controller"
 	"github.com/khulnasoft/gateway/informers"
@@ -251,6 +258,8 @@ func run(ctx context.Context, o *options) error {
 		AdminPort:      o.adminPort,
 		ResyncPeriod:   o.resyncPeriod,
 		QueueMetrics:   controller.NewWorkqueueMetricsProvider(registry),
+		Registerer:     registry,
+		Recorder:       newEventRecorder(ctx, kube),
 	})
 	if err != nil {
 		return err
@@ -364,4 +373,15 @@ func runWithLeaderElection(ctx context.Context, kube kubernetes.Interface, o *op
 
 func metav1ObjectMeta(name, namespace string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Namespace: namespace}
+}
+
+// newEventRecorder records Events on core and Gateway API objects through the API server
+// until ctx ends.
+func newEventRecorder(ctx context.Context, kube kubernetes.Interface) record.EventRecorder {
+	sch := runtime.NewScheme()
+	utilruntime.Must(kubescheme.AddToScheme(sch))
+	utilruntime.Must(gatewayscheme.AddToScheme(sch))
+	b := record.NewBroadcaster(record.WithContext(ctx))
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	return b.NewRecorder(sch, corev1.EventSource{Component: "kengine-gateway"})
 }

@@ -186,13 +186,19 @@ func testSnapshot(gw *gatewayv1.Gateway, objs ...any) *Snapshot {
 // tlsSecret returns a kubernetes.io/tls Secret with a fresh self-signed certificate for hosts.
 func tlsSecret(t testing.TB, ns, name string, hosts ...string) *corev1.Secret {
 	t.Helper()
+	return selfSignedSecret(t, ns, name, &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	})
+}
+
+// selfSignedSecret returns a kubernetes.io/tls Secret with a fresh key and a certificate
+// made from tmpl.
+func selfSignedSecret(t testing.TB, ns, name string, tmpl *x509.Certificate) *corev1.Secret {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"runtime/debug"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
@@ -50,6 +52,14 @@ type Options struct {
 	Managed ManagedOptions
 	// Now returns the time written into condition transitions; nil means time.Now.
 	Now func() time.Time
+	// Recorder records Events on Gateways (for example when Kengine refused a config); nil
+	// records none.
+	Recorder record.EventRecorder
+	// Registerer receives the controller's own metrics; nil means the default registerer.
+	Registerer prometheus.Registerer
+	// LookupHost resolves ExternalName backends (when a GatewayClass allows them); nil uses
+	// the system resolver.
+	LookupHost LookupFunc
 }
 
 // keyKind tells the two kinds of queue keys apart.
@@ -75,6 +85,10 @@ type Controller struct {
 	queue     *workqueue.Queue[queueKey]
 	opts      Options
 	managed   managedState
+	resolver  *nameResolver
+	// rejections remembers, per Gateway, what Kengine refused and what it last accepted.
+	rejections rejectionMemory
+	metrics    controllerMetrics
 }
 
 // New creates a controller and registers its event handlers on the informers. Call it before
@@ -93,6 +107,8 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, inf *informers.I
 		pusher:    pusher,
 		opts:      opts,
 		managed:   managedState{applied: map[string]appliedObject{}, pushers: map[types.NamespacedName]Pusher{}},
+		resolver:  newNameResolver(opts.LookupHost, opts.Now),
+		metrics:   newControllerMetrics(opts.Registerer),
 		queue: workqueue.New(workqueue.Config[queueKey]{
 			Name:            "gateway",
 			Clock:           opts.Clock,

@@ -53,7 +53,6 @@ const (
 	adminMountPath    = "/etc/kengine/admin"
 	stateMountPath    = "/var/lib/kengine"
 	adminCAName       = "kengine-admin"
-	localAdminListen  = "localhost:2019"
 	adminSecretHash   = "kengine.khulnasoft.com/admin-hash"
 	maxNameLength     = 63
 	kengineContainer  = "kengine"
@@ -79,18 +78,23 @@ type ManagedAdminParams struct {
 	Pins []string
 	// RemoteListen is the mutual-TLS admin address, ":2021" in pods.
 	RemoteListen string
-	// LocalListen is the plain admin address; it must stay on loopback.
+	// LocalListen is the plain admin address; empty switches the plain endpoint off, which is
+	// what the controller does: the mutual-TLS endpoint is then the only admin there is.
+	// Tests may set a loopback address to inspect a pod.
 	LocalListen string
 	// Dir holds root.crt, intermediate.crt and intermediate.key (the admin Secret's mount).
 	Dir string
 }
 
-// ManagedAdmin returns the admin block and pki app of a managed Gateway: the plain endpoint on
-// loopback only, the remote endpoint over mutual TLS for the pinned client CAs, and an identity
-// issued by the Gateway's intermediate. The bootstrap config and every pushed config carry them.
+// ManagedAdmin returns the admin block and pki app of a managed Gateway: no plain endpoint (a
+// plain admin on the pod's loopback would be one ExternalName or rewrite away from any route
+// author), the remote endpoint over mutual TLS for the pinned client CAs, allowing exactly the
+// calls the controller makes, and an identity issued by the Gateway's intermediate. The
+// bootstrap config and every pushed config carry them.
 func ManagedAdmin(p ManagedAdminParams) (*kengine.Admin, *kengine.PKIApp) {
 	admin := &kengine.Admin{
-		Listen: p.LocalListen,
+		Disabled: p.LocalListen == "",
+		Listen:   p.LocalListen,
 		Identity: &kengine.AdminIdentity{
 			Identifiers: []string{p.Identity},
 			Issuers:     []json.RawMessage{kengine.InternalIssuer{CA: adminCAName}.RawMessage()},
@@ -98,10 +102,8 @@ func ManagedAdmin(p ManagedAdminParams) (*kengine.Admin, *kengine.PKIApp) {
 		Remote: &kengine.RemoteAdmin{
 			Listen: p.RemoteListen,
 			AccessControl: []kengine.AdminAccess{{
-				PublicKeys: p.Pins,
-				// Just what the controller uses: load configs and read the version marker
-				// (/id/ is redirected to /config/ and checked again).
-				Permissions: []kengine.AdminPermissions{{Paths: []string{"/load", "/config/", "/id/"}, Methods: []string{"GET", "POST"}}},
+				PublicKeys:  p.Pins,
+				Permissions: kengine.ControllerPermissions(),
 			}},
 		},
 	}
@@ -383,7 +385,7 @@ func (c *Controller) reconcileAdmin(ctx context.Context, gw *gatewayv1.Gateway, 
 	identity := AdminIdentity(gw.Namespace, gw.Name)
 	admin, pki := ManagedAdmin(ManagedAdminParams{
 		Identity: identity, Pins: mo.PKI.PinnedClientCAs(),
-		RemoteListen: fmt.Sprintf(":%d", mo.AdminPort), LocalListen: localAdminListen, Dir: adminMountPath,
+		RemoteListen: fmt.Sprintf(":%d", mo.AdminPort), Dir: adminMountPath,
 	})
 	render := c.opts.Render
 	render.Admin, render.PKI = admin, pki

@@ -3,8 +3,10 @@ package controller
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/khulnasoft/gateway/informers"
+	"github.com/khulnasoft/gateway/kengine"
 )
 
 func TestManagedName(t *testing.T) {
@@ -54,7 +57,7 @@ func TestApplyParameters(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var p kengineParameters
-			err := applyParameters(&p, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "params"}, Data: tt.data})
+			err := applyParameters(&p, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "params"}, Data: tt.data}, true)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -173,8 +176,15 @@ func TestSyncManagedGatewayCreatesKengineAndKeepsItInShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(sec.Data["bootstrap.json"]), `"remote"`) || !strings.Contains(string(sec.Data["bootstrap.json"]), `"listen":"localhost:2019"`) {
-		t.Errorf("bootstrap lacks the remote admin or exposes the local one: %s", sec.Data["bootstrap.json"])
+	var boot kengine.Config
+	if err := json.Unmarshal(sec.Data["bootstrap.json"], &boot); err != nil {
+		t.Fatal(err)
+	}
+	if boot.Admin == nil || boot.Admin.Remote == nil || !boot.Admin.Disabled || boot.Admin.Listen != "" {
+		t.Errorf("bootstrap lacks the remote admin or keeps a plain one: %s", sec.Data["bootstrap.json"])
+	}
+	if got, want := boot.Admin.Remote.AccessControl[0].Permissions, kengine.ControllerPermissions(); !reflect.DeepEqual(got, want) {
+		t.Errorf("admin ACL = %+v, want exactly what the controller uses %+v", got, want)
 	}
 	if len(sec.Data["intermediate.key"]) == 0 || bytes.Contains(sec.Data["root.crt"], []byte("PRIVATE KEY")) {
 		t.Errorf("admin Secret must carry the intermediate key and never the root key")

@@ -28,6 +28,12 @@ const (
 	ParamResources = "resources"
 	// ParamKind runs Kengine as a Deployment (default) or a DaemonSet.
 	ParamKind = "kind"
+	// ParamAllowExternalNameBackends ("true" or "false", default false) lets routes use
+	// Services of type ExternalName as backends. Only the GatewayClass's ConfigMap may set it:
+	// it is the cluster admin's decision, because an ExternalName lets a route author point
+	// the proxy at any name. Even then, a name is resolved by the controller and refused when
+	// it resolves to loopback, link-local, metadata or the proxy's own addresses.
+	ParamAllowExternalNameBackends = "allowExternalNameBackends"
 )
 
 // kengineParameters are the resolved options of a managed Kengine.
@@ -37,6 +43,8 @@ type kengineParameters struct {
 	serviceType corev1.ServiceType
 	resources   corev1.ResourceRequirements
 	kind        string
+	// allowExternalName admits ExternalName Services as backends (class ConfigMap only).
+	allowExternalName bool
 }
 
 // parametersError is an invalid or missing parameters reference; it is reported with the
@@ -50,8 +58,9 @@ func invalidParameters(format string, args ...any) error {
 }
 
 // applyParameters overlays one ConfigMap on p. Unknown keys are errors: a typo must not be
-// silently ignored.
-func applyParameters(p *kengineParameters, cm *corev1.ConfigMap) error {
+// silently ignored. fromClass is true for the GatewayClass's ConfigMap, which alone may set
+// the keys that widen what route authors can do.
+func applyParameters(p *kengineParameters, cm *corev1.ConfigMap, fromClass bool) error {
 	keys := make([]string, 0, len(cm.Data))
 	for k := range cm.Data {
 		keys = append(keys, k)
@@ -95,8 +104,17 @@ func applyParameters(p *kengineParameters, cm *corev1.ConfigMap) error {
 				return invalidParameters("ConfigMap %s/%s: %s must be Deployment or DaemonSet, got %q", cm.Namespace, cm.Name, k, v)
 			}
 			p.kind = v
+		case ParamAllowExternalNameBackends:
+			if !fromClass {
+				return invalidParameters("ConfigMap %s/%s: %s may only be set in the GatewayClass's parameters", cm.Namespace, cm.Name, k)
+			}
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return invalidParameters("ConfigMap %s/%s: %s must be true or false, got %q", cm.Namespace, cm.Name, k, v)
+			}
+			p.allowExternalName = b
 		default:
-			return invalidParameters("ConfigMap %s/%s: unknown key %q (known: image, replicas, serviceType, resources, kind)", cm.Namespace, cm.Name, k)
+			return invalidParameters("ConfigMap %s/%s: unknown key %q (known: image, replicas, serviceType, resources, kind, allowExternalNameBackends)", cm.Namespace, cm.Name, k)
 		}
 	}
 	return nil
@@ -136,7 +154,7 @@ func (c *Controller) resolveParameters(gc *gatewayv1.GatewayClass, gw *gatewayv1
 		if err != nil {
 			return p, err
 		}
-		if err := applyParameters(&p, cm); err != nil {
+		if err := applyParameters(&p, cm, false); err != nil {
 			return p, err
 		}
 	}
@@ -155,5 +173,5 @@ func (c *Controller) overlayClassParameters(p *kengineParameters, gc *gatewayv1.
 	if err != nil {
 		return err
 	}
-	return applyParameters(p, cm)
+	return applyParameters(p, cm, true)
 }

@@ -54,7 +54,7 @@ func Render(m *Model, opts RenderOptions) (*kengine.Config, error) {
 	servers[healthServerName] = &kengine.Server{
 		Listen: []string{fmt.Sprintf(":%d", opts.HealthPort)},
 		Routes: []kengine.Route{
-			{Match: []kengine.MatcherSet{{Path: []string{ReadyPath}}}, Handle: []kengine.Handler{kengine.VersionMarker()}, Terminal: true},
+			{Match: []kengine.MatcherSet{{Path: []string{ReadyPath}}}, Handle: []kengine.Handler{kengine.StaticResponse{Body: "ready"}}, Terminal: true},
 			notFoundRoute(),
 		},
 		AutomaticHTTPS: &kengine.AutomaticHTTPS{Disable: true},
@@ -83,12 +83,17 @@ func Render(m *Model, opts RenderOptions) (*kengine.Config, error) {
 		// No OCSP stapling: Kengine must never call out on its own.
 		cfg.Apps.TLS = &kengine.TLSApp{Certificates: &kengine.Certificates{LoadPEM: certs}, DisableOCSPStapling: true}
 	}
+	if r.err != nil {
+		return nil, fmt.Errorf("render: %w", r.err)
+	}
 	return cfg, nil
 }
 
 type renderer struct {
 	opts         RenderOptions
 	failurePorts map[int]bool
+	// err is the first value that could not be written for Kengine (see keep).
+	err error
 }
 
 func (r *renderer) failurePort(status int) int {
@@ -171,40 +176,81 @@ func staticRoute(status int) kengine.Route {
 // terminal handler (redirect, proxy, or a failure status).
 func (r *renderer) rule(rule *RouteRule) kengine.Route {
 	route := kengine.Route{Terminal: true}
-	if ms, ok := matcherFor(rule.Match); ok {
+	ms, any, err := matcherFor(rule.Match)
+	r.keep(err)
+	if any {
 		route.Match = []kengine.MatcherSet{ms}
 	}
-	var proxyHeaders *kengine.ReverseProxyHeaders
-	filters := rule.Filters
-	if len(rule.Backends) == 1 {
-		// A single backend's own filters behave exactly like rule filters.
-		filters = append(append([]gatewayv1.HTTPRouteFilter{}, filters...), rule.Backends[0].Filters...)
-	}
-	for _, f := range filters {
-		switch f.Type {
-		case gatewayv1.HTTPRouteFilterRequestHeaderModifier:
-			route.Handle = append(route.Handle, kengine.Headers{Request: headerOps(f.RequestHeaderModifier)})
-		case gatewayv1.HTTPRouteFilterResponseHeaderModifier:
-			route.Handle = append(route.Handle, kengine.Headers{Response: &kengine.RespHeaderOps{HeaderOps: headerOps(f.ResponseHeaderModifier), Deferred: true}})
-		case gatewayv1.HTTPRouteFilterRequestRedirect:
-			route.Handle = append(route.Handle, redirectHandlers(rule, f.RequestRedirect)...)
-			return route
-		case gatewayv1.HTTPRouteFilterURLRewrite:
-			if rw := pathRewrite(rule.Match, f.URLRewrite.Path); rw != nil {
-				route.Handle = append(route.Handle, *rw)
-			}
-			if f.URLRewrite.Hostname != nil {
-				proxyHeaders = &kengine.ReverseProxyHeaders{Request: &kengine.HeaderOps{Set: map[string][]string{"Host": {string(*f.URLRewrite.Hostname)}}}}
-			}
-		}
+	handlers, proxyHeaders, redirected, err := filterHandlers(rule)
+	r.keep(err)
+	route.Handle = handlers
+	if redirected {
+		return route
 	}
 	route.Handle = append(route.Handle, r.backendHandler(rule.Backends, proxyHeaders))
 	return route
 }
 
-// matcherFor renders a match; ok is false when the match admits every request.
-func matcherFor(m gatewayv1.HTTPRouteMatch) (kengine.MatcherSet, bool) {
-	var ms kengine.MatcherSet
+// keep records the first error of a value that could not be written for Kengine. Translate
+// already refused every such value with the same functions, so an error here is a bug, and it
+// fails the render rather than change a value's meaning.
+func (r *renderer) keep(err error) {
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
+// filterHandlers renders a rule's filters (and a single backend's own, which behave exactly
+// like rule filters) in order. redirected is true when a redirect ends the route; headers are
+// what the proxy must set upstream (a rewritten Host). Translate calls it to validate a rule,
+// so a value it accepts is a value render can write.
+func filterHandlers(rule *RouteRule) (handlers []kengine.Handler, proxyHeaders *kengine.ReverseProxyHeaders, redirected bool, err error) {
+	filters := rule.Filters
+	if len(rule.Backends) == 1 {
+		filters = append(append([]gatewayv1.HTTPRouteFilter{}, filters...), rule.Backends[0].Filters...)
+	}
+	for _, f := range filters {
+		switch f.Type {
+		case gatewayv1.HTTPRouteFilterRequestHeaderModifier:
+			ops, err := headerOps(f.RequestHeaderModifier)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			handlers = append(handlers, kengine.Headers{Request: ops})
+		case gatewayv1.HTTPRouteFilterResponseHeaderModifier:
+			ops, err := headerOps(f.ResponseHeaderModifier)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			handlers = append(handlers, kengine.Headers{Response: &kengine.RespHeaderOps{HeaderOps: ops, Deferred: true}})
+		case gatewayv1.HTTPRouteFilterRequestRedirect:
+			hs, err := redirectHandlers(rule, f.RequestRedirect)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			return append(handlers, hs...), nil, true, nil
+		case gatewayv1.HTTPRouteFilterURLRewrite:
+			rw, err := pathRewrite(rule.Match, f.URLRewrite.Path)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			if rw != nil {
+				handlers = append(handlers, *rw)
+			}
+			if f.URLRewrite.Hostname != nil {
+				host, err := kengine.EscapeHeaderValue(string(*f.URLRewrite.Hostname))
+				if err != nil {
+					return nil, nil, false, fmt.Errorf("urlRewrite hostname: %w", err)
+				}
+				proxyHeaders = &kengine.ReverseProxyHeaders{Request: &kengine.HeaderOps{Set: map[string][]string{"Host": {host}}}}
+			}
+		}
+	}
+	return handlers, proxyHeaders, false, nil
+}
+
+// matcherFor renders a match; any is false when the match admits every request.
+func matcherFor(m gatewayv1.HTTPRouteMatch) (ms kengine.MatcherSet, any bool, err error) {
 	value := *m.Path.Value
 	switch *m.Path.Type {
 	case gatewayv1.PathMatchExact:
@@ -215,9 +261,9 @@ func matcherFor(m gatewayv1.HTTPRouteMatch) (kengine.MatcherSet, bool) {
 			ms.PathRegexp = &kengine.RegexpMatcher{Pattern: "^" + regexp.QuoteMeta(trimmed) + "(/.*)?$"}
 		}
 	case gatewayv1.PathMatchRegularExpression:
-		ms.PathRegexp = &kengine.RegexpMatcher{Pattern: "^(?:" + value + ")$"}
+		ms.PathRegexp = &kengine.RegexpMatcher{Pattern: pathRegexpPattern(value)}
 	}
-	any := ms.PathRegexp != nil
+	any = ms.PathRegexp != nil
 	for _, h := range m.Headers {
 		name := http.CanonicalHeaderKey(string(h.Name))
 		if ms.HeaderRegexp == nil {
@@ -228,93 +274,126 @@ func matcherFor(m gatewayv1.HTTPRouteMatch) (kengine.MatcherSet, bool) {
 		}
 		pattern := "^" + regexp.QuoteMeta(h.Value) + "$"
 		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
-			pattern = "^(?:" + h.Value + ")$"
+			pattern = headerRegexpPattern(h.Value)
 		}
 		ms.HeaderRegexp[name] = &kengine.RegexpMatcher{Pattern: pattern}
 		any = true
 	}
 	for _, q := range m.QueryParams {
+		name, err := kengine.EscapeQueryName(string(q.Name))
+		if err != nil {
+			return ms, false, err
+		}
+		value, err := kengine.EscapeQueryValue(q.Value)
+		if err != nil {
+			return ms, false, err
+		}
 		if ms.Query == nil {
 			ms.Query = map[string][]string{}
 		}
-		if _, dup := ms.Query[string(q.Name)]; dup {
+		if _, dup := ms.Query[name]; dup {
 			continue
 		}
-		ms.Query[string(q.Name)] = []string{literal(q.Value)}
+		ms.Query[name] = []string{value}
 		any = true
 	}
 	if m.Method != nil {
 		ms.Method = []string{string(*m.Method)}
 		any = true
 	}
-	return ms, any
+	return ms, any, nil
 }
 
-// placeholderEscaper escapes the braces that open and close Kengine placeholders.
-var placeholderEscaper = strings.NewReplacer("{", `\{`, "}", `\}`)
-
-// literal escapes a value from a route so that Kengine uses it as written. Kengine expands
-// placeholders in header values, rewrite targets and query matchers, and {env.*} or {file.*}
-// would let a route author read the pod's environment and files.
-func literal(s string) string {
-	if !strings.ContainsAny(s, "{}") {
-		return s
-	}
-	return placeholderEscaper.Replace(s)
-}
-
-func headerOps(f *gatewayv1.HTTPHeaderFilter) *kengine.HeaderOps {
+// headerOps renders a header filter; every name and value goes through the escaper of its
+// context, so that it keeps its literal meaning (no placeholder, no wildcard).
+func headerOps(f *gatewayv1.HTTPHeaderFilter) (*kengine.HeaderOps, error) {
 	ops := &kengine.HeaderOps{}
 	for _, h := range f.Set {
+		name, value, err := escapeHeader(h)
+		if err != nil {
+			return nil, err
+		}
 		if ops.Set == nil {
 			ops.Set = map[string][]string{}
 		}
-		ops.Set[string(h.Name)] = []string{literal(h.Value)}
+		ops.Set[name] = []string{value}
 	}
 	for _, h := range f.Add {
+		name, value, err := escapeHeader(h)
+		if err != nil {
+			return nil, err
+		}
 		if ops.Add == nil {
 			ops.Add = map[string][]string{}
 		}
-		ops.Add[string(h.Name)] = append(ops.Add[string(h.Name)], literal(h.Value))
+		ops.Add[name] = append(ops.Add[name], value)
 	}
-	ops.Delete = append(ops.Delete, f.Remove...)
-	return ops
+	for _, n := range f.Remove {
+		name, err := kengine.EscapeDeletedHeaderName(n)
+		if err != nil {
+			return nil, err
+		}
+		ops.Delete = append(ops.Delete, name)
+	}
+	return ops, nil
 }
 
-// pathRewrite renders an HTTPPathModifier as a rewrite handler that keeps the query string.
-func pathRewrite(match gatewayv1.HTTPRouteMatch, p *gatewayv1.HTTPPathModifier) *kengine.Rewrite {
+func escapeHeader(h gatewayv1.HTTPHeader) (name, value string, err error) {
+	if name, err = kengine.EscapeHeaderName(string(h.Name)); err != nil {
+		return "", "", err
+	}
+	if value, err = kengine.EscapeHeaderValue(h.Value); err != nil {
+		return "", "", err
+	}
+	return name, value, nil
+}
+
+// pathRewrite renders an HTTPPathModifier as a path_regexp rewrite, which changes only the
+// path (the query string stays) and sends the new path exactly as written.
+func pathRewrite(match gatewayv1.HTTPRouteMatch, p *gatewayv1.HTTPPathModifier) (*kengine.Rewrite, error) {
 	if p == nil {
-		return nil
+		return nil, nil
 	}
 	switch p.Type {
 	case gatewayv1.FullPathHTTPPathModifier:
 		if p.ReplaceFullPath == nil {
-			return nil
+			return nil, nil
 		}
-		return &kengine.Rewrite{URI: literal(*p.ReplaceFullPath)}
+		full, err := kengine.EscapePathRegexpReplacement(*p.ReplaceFullPath)
+		if err != nil {
+			return nil, fmt.Errorf("replaceFullPath: %w", err)
+		}
+		return &kengine.Rewrite{PathRegexp: []kengine.RegexReplacement{{Find: "^.*$", Replace: full}}}, nil
 	case gatewayv1.PrefixMatchHTTPPathModifier:
 		if p.ReplacePrefixMatch == nil || *match.Path.Type != gatewayv1.PathMatchPathPrefix {
-			return nil
+			return nil, nil
 		}
 		prefix := strings.TrimSuffix(*match.Path.Value, "/")
-		replacement := strings.TrimSuffix(*p.ReplacePrefixMatch, "/")
+		replacement, err := kengine.EscapePathRegexpReplacement(strings.TrimSuffix(*p.ReplacePrefixMatch, "/"))
+		if err != nil {
+			return nil, fmt.Errorf("replacePrefixMatch: %w", err)
+		}
 		// "/prefix" + rest becomes replacement + rest; rest is empty or starts with "/". An
 		// empty result is the root path.
 		return &kengine.Rewrite{PathRegexp: []kengine.RegexReplacement{
-			{Find: "^" + regexp.QuoteMeta(prefix) + "(/.*)?$", Replace: literal(strings.ReplaceAll(replacement, "$", "$$")) + "$1"},
+			{Find: "^" + regexp.QuoteMeta(prefix) + "(/.*)?$", Replace: replacement + "$1"},
 			{Find: "^$", Replace: "/"},
-		}}
+		}}, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // redirectHandlers renders a RequestRedirect: an optional path rewrite, then a response whose
 // Location is built from the rewritten URI. Ports follow the spec: an explicit port, else the
 // scheme's well-known port when the scheme is set, else the listener's port; the port is left
 // out when it is the scheme's default.
-func redirectHandlers(rule *RouteRule, f *gatewayv1.HTTPRequestRedirectFilter) []kengine.Handler {
+func redirectHandlers(rule *RouteRule, f *gatewayv1.HTTPRequestRedirectFilter) ([]kengine.Handler, error) {
 	var out []kengine.Handler
-	if rw := pathRewrite(rule.Match, f.Path); rw != nil {
+	rw, err := pathRewrite(rule.Match, f.Path)
+	if err != nil {
+		return nil, err
+	}
+	if rw != nil {
 		out = append(out, *rw)
 	}
 	scheme := "http"
@@ -336,7 +415,12 @@ func redirectHandlers(rule *RouteRule, f *gatewayv1.HTTPRequestRedirectFilter) [
 	}
 	host := "{http.request.host}"
 	if f.Hostname != nil {
-		host = string(*f.Hostname)
+		if host, err = kengine.EscapeHeaderValue(string(*f.Hostname)); err != nil {
+			return nil, fmt.Errorf("requestRedirect hostname: %w", err)
+		}
+	}
+	if scheme, err = kengine.EscapeHeaderValue(scheme); err != nil {
+		return nil, fmt.Errorf("requestRedirect scheme: %w", err)
 	}
 	location := scheme + "://" + host
 	if !(scheme == "http" && port == 80) && !(scheme == "https" && port == 443) {
@@ -350,7 +434,7 @@ func redirectHandlers(rule *RouteRule, f *gatewayv1.HTTPRequestRedirectFilter) [
 	return append(out, kengine.StaticResponse{
 		StatusCode: kengine.WeakString(strconv.Itoa(status)),
 		Headers:    map[string][]string{"Location": {location}},
-	})
+	}), nil
 }
 
 // backendHandler forwards to the rule's backends by weight. Shares that cannot be served go to

@@ -24,8 +24,8 @@ func goldenSnapshot(t *testing.T) *Snapshot {
 		withListener("wild", gatewayv1.HTTPProtocolType, 8080, "*.example.com"),
 		withListener("https", gatewayv1.HTTPSProtocolType, 8443, "secure.example.com", withCert("", "cert")),
 	)
-	web, webSlice := testService("infra", "web", 80, 8080, "127.0.0.2", "127.0.0.3")
-	api, apiSlice := testService("infra", "api", 80, 9090, "127.0.0.4")
+	web, webSlice := testService("infra", "web", 80, 8080, "10.1.0.2", "10.1.0.3")
+	api, apiSlice := testService("infra", "api", 80, 9090, "10.1.0.4")
 	headers := pathPrefix("/headers")
 	headers.Headers = []gatewayv1.HTTPHeaderMatch{{Name: "x-env", Value: "canary"}, {Name: "x-re", Type: ptr.To(gatewayv1.HeaderMatchRegularExpression), Value: "v[0-9]+"}}
 	headers.QueryParams = []gatewayv1.HTTPQueryParamMatch{{Name: "q", Value: "1"}}
@@ -107,15 +107,26 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
-func TestLiteralEscapesPlaceholders(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain":                   "plain",
-		"{env.SECRET}":            `\{env.SECRET\}`,
-		"a{file./etc/passwd}b":    `a\{file./etc/passwd\}b`,
-		"/path/{http.request.id}": `/path/\{http.request.id\}`,
-	} {
-		if got := literal(in); got != want {
-			t.Errorf("literal(%q) = %q, want %q", in, got, want)
+// Route strings reach Kengine through the escaper of their context: placeholders stay
+// literal, and what Kengine would read as a wildcard is refused rather than widened.
+func TestHeaderOpsKeepLiteralMeaning(t *testing.T) {
+	ops, err := headerOps(&gatewayv1.HTTPHeaderFilter{
+		Set:    []gatewayv1.HTTPHeader{{Name: "X-Secret", Value: "{env.SECRET}"}},
+		Add:    []gatewayv1.HTTPHeader{{Name: "X-File", Value: `a\{file./etc/passwd}b`}},
+		Remove: []string{"X-Mid*dle"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ops.Set["X-Secret"][0], `\{env.SECRET\}`; got != want {
+		t.Errorf("set value = %q, want %q", got, want)
+	}
+	if got, want := ops.Add["X-File"][0], `a\\{file./etc/passwd\}b`; got != want {
+		t.Errorf("add value = %q, want %q", got, want)
+	}
+	for _, name := range []string{"*", "X-*", "*-Token"} {
+		if _, err := headerOps(&gatewayv1.HTTPHeaderFilter{Remove: []string{name}}); err == nil {
+			t.Errorf("removing %q must be refused: Kengine would delete by wildcard", name)
 		}
 	}
 }
@@ -139,7 +150,7 @@ func TestRenderedConfigsMakeNoOutboundRequests(t *testing.T) {
 	snap := goldenSnapshot(t)
 	snap.Secrets[nn("infra", "cert")] = tlsSecret(t, "infra", "cert", "secure.example.com")
 	opts := testRenderOptions()
-	opts.Admin, opts.PKI = ManagedAdmin(ManagedAdminParams{Identity: AdminIdentity("infra", "gw"), Pins: []string{"cGlu"}, RemoteListen: ":2021", LocalListen: "localhost:2019", Dir: "/etc/kengine/admin"})
+	opts.Admin, opts.PKI = ManagedAdmin(ManagedAdminParams{Identity: AdminIdentity("infra", "gw"), Pins: []string{"cGlu"}, RemoteListen: ":2021", Dir: "/etc/kengine/admin"})
 	cfg, err := Render(translate(snap).Model, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,12 @@
 package controller
 
 import (
+	"context"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -31,11 +33,21 @@ type Snapshot struct {
 	Namespaces map[string]*corev1.Namespace
 	// ReferenceGrants in every namespace a reference points into.
 	ReferenceGrants []*gatewayv1.ReferenceGrant
+	// ProxyAddresses are the IP addresses of the Gateway's own Kengine pods, which no route
+	// may use as a backend.
+	ProxyAddresses []string
+	// ExternalNames holds, by name, what the ExternalName backends of the routes resolved to.
+	// Names are resolved only when the GatewayClass allows ExternalName backends.
+	ExternalNames map[string]ResolvedName
+	// Excluded are objects left out of the config, with the error Kengine gave when a config
+	// holding them was refused (see rejection.go).
+	Excluded map[ObjectRef]string
 }
 
 // buildSnapshot reads everything a Gateway's translation needs from the listers. It never
-// calls the API server.
-func (c *Controller) buildSnapshot(class *gatewayv1.GatewayClass, gw *gatewayv1.Gateway) (*Snapshot, error) {
+// calls the API server; the only I/O is resolving ExternalName backends, when the class allows
+// them, so that their addresses are checked and pinned.
+func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.GatewayClass, gw *gatewayv1.Gateway, dp *dataPlane, resolveExternalNames bool) (*Snapshot, error) {
 	inf := c.informers
 	s := &Snapshot{
 		Class:          class,
@@ -44,6 +56,10 @@ func (c *Controller) buildSnapshot(class *gatewayv1.GatewayClass, gw *gatewayv1.
 		EndpointSlices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
 		Secrets:        map[types.NamespacedName]*corev1.Secret{},
 		Namespaces:     map[string]*corev1.Namespace{},
+		ExternalNames:  map[string]ResolvedName{},
+	}
+	for _, ep := range dp.endpoints {
+		s.ProxyAddresses = append(s.ProxyAddresses, ep.Address)
 	}
 	routes, err := inf.HTTPRoutesForGateway(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name})
 	if err != nil {
@@ -55,9 +71,14 @@ func (c *Controller) buildSnapshot(class *gatewayv1.GatewayClass, gw *gatewayv1.
 	grantNamespaces := map[string]bool{}
 	for _, nn := range informers.GatewaySecrets(gw) {
 		grantNamespaces[nn.Namespace] = true
-		if sec, err := inf.Secrets.Secrets(nn.Namespace).Get(nn.Name); err == nil {
-			s.Secrets[nn] = sec
+		sec, err := inf.Secrets.Secrets(nn.Namespace).Get(nn.Name)
+		if apierrors.IsNotFound(err) {
+			continue // reported as InvalidCertificateRef
 		}
+		if err != nil {
+			return nil, err
+		}
+		s.Secrets[nn] = sec
 	}
 	for _, r := range routes {
 		for _, nn := range informers.HTTPRouteBackendServices(r) {
@@ -66,10 +87,21 @@ func (c *Controller) buildSnapshot(class *gatewayv1.GatewayClass, gw *gatewayv1.
 				continue
 			}
 			svc, err := inf.Services.Services(nn.Namespace).Get(nn.Name)
+			if apierrors.IsNotFound(err) {
+				continue // reported as BackendNotFound
+			}
 			if err != nil {
-				continue
+				return nil, err
 			}
 			s.Services[nn] = svc
+			if svc.Spec.Type == corev1.ServiceTypeExternalName {
+				if name := svc.Spec.ExternalName; resolveExternalNames && name != "" {
+					if _, done := s.ExternalNames[name]; !done {
+						s.ExternalNames[name] = c.resolver.resolve(ctx, name)
+					}
+				}
+				continue
+			}
 			sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: nn.Name})
 			slices, err := inf.EndpointSlices.EndpointSlices(nn.Namespace).List(sel)
 			if err != nil {

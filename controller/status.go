@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -202,4 +203,22 @@ func (c *Controller) mergeRouteParents(existing []gatewayv1.RouteParentStatus, r
 		out = append(out, d)
 	}
 	return out, changed
+}
+
+// clearRouteParents removes this controller's entries for a Gateway from every route that
+// still has them, once the Gateway is deleted or no longer of a class of ours: a route must
+// not keep claiming Accepted on a parent that no longer serves it.
+func (c *Controller) clearRouteParents(ctx context.Context, key types.NamespacedName) error {
+	routes, err := c.informers.HTTPRoutesForGateway(key)
+	if err != nil {
+		return err
+	}
+	gone := &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	var errs []error
+	for _, r := range routes {
+		if err := c.writeHTTPRouteStatus(ctx, gone, RouteStatus{Route: r}); err != nil {
+			errs = append(errs, fmt.Errorf("clearing status of HTTPRoute %s/%s: %w", r.Namespace, r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -26,6 +26,10 @@ type pushOutcome struct {
 	pods     int
 	failed   []string // "pod: reason", sorted
 	rejected bool     // at least one pod refused the config itself
+	// refusedBy is the first pod (in pod order) that refused the config, and refusal its
+	// message; refusal is empty when no pod refused.
+	refusedBy kengine.Endpoint
+	refusal   string
 }
 
 // syncGateway runs the pipeline for one Gateway: snapshot → translate → render → push →
@@ -36,46 +40,59 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	if apierrors.IsNotFound(err) {
 		logger.V(4).Info("Gateway deleted")
 		c.forgetManaged(key)
-		return nil
+		c.rejections.forget(key)
+		return c.clearRouteParents(ctx, key)
 	}
 	if err != nil {
 		return err
 	}
 	class, err := c.informers.GatewayClasses.Get(string(gw.Spec.GatewayClassName))
 	if apierrors.IsNotFound(err) {
-		return nil // not ours until a class of ours exists; its creation re-enqueues us
+		// Not ours until a class of ours exists (its creation re-enqueues us); routes must not
+		// keep the status this controller wrote while it was.
+		return c.clearRouteParents(ctx, key)
 	}
 	if err != nil {
 		return err
 	}
 	if !c.ownsClass(class) {
-		return nil
+		return c.clearRouteParents(ctx, key)
 	}
 
-	// Managed or bring-your-own Kengine, and the managed deployment's parameters.
-	managed, params, paramsErr := false, kengineParameters{}, error(nil)
+	// Managed or bring-your-own Kengine. The parameters are resolved for both: the class's
+	// also say what route authors may do (ExternalName backends).
+	managed := false
 	if c.opts.Managed.Enabled {
 		byo, err := c.bringsOwnKengine(gw)
 		if err != nil {
 			return err
 		}
-		if !byo {
-			managed = true
-			params, paramsErr = c.resolveParameters(class, gw)
-			var perr *parametersError
-			if paramsErr != nil && !errors.As(paramsErr, &perr) {
-				return paramsErr
-			}
-		}
+		managed = !byo
+	}
+	params, paramsErr := c.resolveParameters(class, gw)
+	var perr *parametersError
+	if paramsErr != nil && !errors.As(paramsErr, &perr) {
+		return paramsErr
 	}
 
-	// 1. snapshot
-	snap, err := c.buildSnapshot(class, gw)
+	// 1. snapshot, with the data plane: backends must never be the proxy's own pods.
+	dp, err := c.findDataPlane(key)
+	if err != nil {
+		return err
+	}
+	snap, err := c.buildSnapshot(ctx, class, gw, dp, params.allowExternalName)
 	if err != nil {
 		return fmt.Errorf("building snapshot: %w", err)
 	}
+	fps := fingerprints(snap)
+	snap.Excluded = c.rejections.excludedFor(key, fps)
 	// 2. translate
-	tr := Translate(snap, TranslateOptions{ControllerName: gatewayv1.GatewayController(c.opts.ControllerName)})
+	topts := TranslateOptions{
+		ControllerName:            gatewayv1.GatewayController(c.opts.ControllerName),
+		ReservedPorts:             c.reservedPorts(),
+		AllowExternalNameBackends: params.allowExternalName,
+	}
+	tr := Translate(snap, topts)
 	if paramsErr != nil {
 		// Nothing is created or pushed for a Gateway whose parameters are invalid.
 		tr.GatewayConditions = []metav1.Condition{condition(gatewayv1.GatewayConditionAccepted, false,
@@ -104,30 +121,30 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	}
 	if pusher == nil {
 		// Bring-your-own Kengine without admin credentials: nothing can be pushed.
-		dp, err := c.findDataPlane(key)
-		if err != nil {
-			return err
-		}
 		return c.writeStatus(ctx, gw, tr, dp, pushOutcome{pods: len(dp.endpoints), rejected: true, failed: []string{
 			"bring-your-own Kengine needs the controller to run with --kengine-admin-config (mutual TLS) or --kengine-admin-insecure"}})
 	}
 	// 3. render
-	cfg, err := Render(tr.Model, render)
-	if err != nil {
-		return fmt.Errorf("rendering config: %w", err)
-	}
-	data, version, err := kengine.Finalize(cfg)
-	if err != nil {
-		return fmt.Errorf("encoding config: %w", err)
-	}
-	// 4. push
-	dp, err := c.findDataPlane(key)
+	data, version, err := renderConfig(tr, render)
 	if err != nil {
 		return err
 	}
+	// 4. push
 	var outcome pushOutcome
 	if accepted {
 		outcome = c.push(ctx, pusher, dp, data, version)
+		if outcome.refusal != "" {
+			// One tenant must not stall the Gateway: find what the refusal depends on,
+			// leave it out, and push the rest.
+			if isolated, err := c.isolateRefusal(ctx, key, pusher, snap, topts, render, fps, outcome); err != nil {
+				logger.Info("Could not isolate why Kengine refused the config", "err", err)
+			} else {
+				tr, data, version, outcome = isolated.tr, isolated.data, isolated.version, c.push(ctx, pusher, dp, isolated.data, isolated.version)
+			}
+		}
+		if outcome.pods > 0 && len(outcome.failed) == 0 {
+			c.rejections.recordAccepted(key, fps, snap.Excluded)
+		}
 	}
 	logger.V(4).Info("Synced", "managed", managed, "version", version[:12], "bytes", len(data), "pods", outcome.pods, "failed", len(outcome.failed))
 	// 5. status
@@ -156,9 +173,14 @@ func (c *Controller) push(ctx context.Context, pusher Pusher, dp *dataPlane, dat
 		if r.Err == nil {
 			continue
 		}
-		var apiErr *kengine.APIError
-		if errors.As(r.Err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 {
+		if msg, refused := rejectionMessage(r.Err); refused {
 			out.rejected = true
+			if out.refusal == "" {
+				out.refusedBy, out.refusal = r.Endpoint, msg
+				if out.refusal == "" {
+					out.refusal = r.Err.Error()
+				}
+			}
 		}
 		name := r.Endpoint.Pod
 		if name == "" {
@@ -176,4 +198,96 @@ func endpointSet(eps []kengine.Endpoint) map[kengine.Endpoint]bool {
 		out[ep] = true
 	}
 	return out
+}
+
+// reservedPorts are the ports Kengine uses itself: its admin endpoints and the readiness and
+// failure servers. 2019 is Kengine's default local admin port, kept free for bring-your-own
+// pods that leave it on.
+func (c *Controller) reservedPorts() []int {
+	ports := []int{2019, c.opts.AdminPort}
+	if c.opts.Managed.AdminPort != 0 {
+		ports = append(ports, c.opts.Managed.AdminPort)
+	}
+	if h := c.opts.Render.HealthPort; h != 0 {
+		ports = append(ports, h, h+1, h+2)
+	}
+	return ports
+}
+
+// renderConfig renders a translation into the bytes pushed to the pods and their version.
+func renderConfig(tr *Translation, opts RenderOptions) ([]byte, string, error) {
+	cfg, err := Render(tr.Model, opts)
+	if err != nil {
+		return nil, "", fmt.Errorf("rendering config: %w", err)
+	}
+	data, version, err := kengine.Finalize(cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("encoding config: %w", err)
+	}
+	return data, version, nil
+}
+
+// isolated is a Gateway's config without the objects Kengine refused.
+type isolated struct {
+	tr      *Translation
+	data    []byte
+	version string
+}
+
+// isolateRefusal runs trial loads on the pod that refused the config to find the objects the
+// refusal depends on, remembers them as excluded, records the refusal in an Event and a
+// metric, and returns the config without them.
+func (c *Controller) isolateRefusal(ctx context.Context, key types.NamespacedName, pusher Pusher, snap *Snapshot, topts TranslateOptions, render RenderOptions, fps map[ObjectRef]string, outcome pushOutcome) (*isolated, error) {
+	c.metrics.refusals.Inc()
+	base := snap.Excluded
+	pod := []kengine.Endpoint{outcome.refusedBy}
+	try := func(ctx context.Context, excluded map[ObjectRef]string) (bool, string, error) {
+		trial := *snap
+		trial.Excluded = excluded
+		data, version, err := renderConfig(Translate(&trial, topts), render)
+		if err != nil {
+			return false, "", err
+		}
+		res := pusher.Push(ctx, pod, data, version)[0]
+		if res.Err == nil {
+			return true, "", nil
+		}
+		if msg, refused := rejectionMessage(res.Err); refused {
+			return false, msg, nil
+		}
+		return false, "", res.Err
+	}
+	bad, err := isolateRejection(ctx, try, outcome.refusal, candidateRefs(fps), base, c.rejections.lastAccepted(key), fps)
+	if err != nil {
+		return nil, err
+	}
+	if len(bad) == 0 {
+		return nil, fmt.Errorf("every trial config was accepted; the refusal did not repeat")
+	}
+	c.rejections.recordExcluded(key, fps, bad)
+	c.metrics.excluded.Add(float64(len(bad)))
+	refs := candidateRefs(bad)
+	names := make([]string, len(refs))
+	for i, ref := range refs {
+		names[i] = ref.String()
+	}
+	if c.opts.Recorder != nil {
+		c.opts.Recorder.Eventf(snap.Gateway, corev1.EventTypeWarning, "ConfigRefused",
+			"Kengine pod %s refused the config; left out: %s (%s)", outcome.refusedBy.Pod, strings.Join(names, ", "), truncate(outcome.refusal))
+	}
+	klog.FromContext(ctx).Info("Kengine refused the config; left out the objects it depends on", "pod", outcome.refusedBy.Pod, "excluded", names)
+	merged := make(map[ObjectRef]string, len(base)+len(bad))
+	for ref, msg := range base {
+		merged[ref] = msg
+	}
+	for ref, msg := range bad {
+		merged[ref] = msg
+	}
+	snap.Excluded = merged
+	tr := Translate(snap, topts)
+	data, version, err := renderConfig(tr, render)
+	if err != nil {
+		return nil, err
+	}
+	return &isolated{tr: tr, data: data, version: version}, nil
 }

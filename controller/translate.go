@@ -3,6 +3,7 @@ package controller
 import (
 	"crypto/tls"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,6 +44,15 @@ type RouteStatus struct {
 type TranslateOptions struct {
 	// ControllerName is written into route parent status.
 	ControllerName gatewayv1.GatewayController
+	// ReservedPorts are ports the proxy uses itself (admin, readiness, failure answers); a
+	// listener on one of them is not accepted (PortUnavailable).
+	ReservedPorts []int
+	// AllowExternalNameBackends admits Services of type ExternalName as backends; the
+	// GatewayClass parameters decide it (ParamAllowExternalNameBackends).
+	AllowExternalNameBackends bool
+	// AllowLoopbackBackends admits loopback backend addresses. Only tests whose backends run
+	// on the host's loopback set it; the controller never does.
+	AllowLoopbackBackends bool
 }
 
 // listener is translate's working state for one Gateway listener.
@@ -65,7 +75,7 @@ func Translate(s *Snapshot, opts TranslateOptions) *Translation {
 		Model:         &Model{Gateway: types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}},
 		ListenerValid: map[gatewayv1.SectionName]bool{},
 	}
-	listeners := translateListeners(s, t)
+	listeners := translateListeners(s, opts, t)
 
 	valid := 0
 	for _, l := range listeners {
@@ -102,7 +112,7 @@ func Translate(s *Snapshot, opts TranslateOptions) *Translation {
 }
 
 // translateListeners validates every listener and fills its status except Programmed.
-func translateListeners(s *Snapshot, t *Translation) []*listener {
+func translateListeners(s *Snapshot, opts TranslateOptions, t *Translation) []*listener {
 	gw := s.Gateway
 	gen := gw.Generation
 	// Ports shared by listeners of different protocols cannot be served by one Kengine server.
@@ -138,6 +148,21 @@ func translateListeners(s *Snapshot, t *Translation) []*listener {
 			accepted = false
 			acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonUnsupportedProtocol),
 				fmt.Sprintf("protocol %q is not supported", spec.Protocol)
+		}
+		if accepted && slices.Contains(opts.ReservedPorts, int(spec.Port)) {
+			accepted = false
+			acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonPortUnavailable),
+				fmt.Sprintf("port %d is used by Kengine itself (admin, readiness or internal answers)", spec.Port)
+		}
+		if msg, excluded := s.Excluded[ListenerRef(spec.Name)]; excluded && accepted {
+			accepted = false
+			acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonUnsupportedValue), truncate("Kengine refused the Gateway's config with this listener: "+msg)
+		}
+		if accepted {
+			if err := checkHostname(hostnameOf(spec.Hostname)); err != nil {
+				accepted = false
+				acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonUnsupportedValue), err.Error()
+			}
 		}
 		if accepted && len(protocolsByPort[spec.Port]) > 1 {
 			accepted, conflicted = false, true
@@ -292,9 +317,13 @@ func validKeyPair(sec *corev1.Secret) error {
 	if sec.Type != corev1.SecretTypeTLS {
 		return fmt.Errorf("type is %q, want %q", sec.Type, corev1.SecretTypeTLS)
 	}
-	if _, err := tls.X509KeyPair(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey]); err != nil {
+	pair, err := tls.X509KeyPair(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
 		// The parse error never contains key material.
 		return fmt.Errorf("invalid key pair: %v", err)
+	}
+	if pair.Leaf == nil || len(certificateNames(pair.Leaf)) == 0 {
+		return fmt.Errorf("the certificate carries no name (no common name, DNS name, IP address, e-mail address or URI), which Kengine cannot serve")
 	}
 	return nil
 }

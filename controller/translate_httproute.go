@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"net"
-	"regexp"
+	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -32,43 +34,49 @@ func parentSelectsGateway(p gatewayv1.ParentReference, routeNamespace string, gw
 }
 
 // attachHTTPRoute decides, for every parentRef of the route that selects this Gateway, whether
-// the route is accepted and to which listeners, adds its rules to those listeners, and returns
-// the parent status entries.
+// the route is accepted and to which listeners, adds its valid rules to those listeners, and
+// returns the parent status entries. Invalid rules are dropped one by one (PartiallyInvalid);
+// only a problem of the route as a whole, or no valid rule at all, rejects the route.
 func attachHTTPRoute(s *Snapshot, opts TranslateOptions, listeners []*listener, r *gatewayv1.HTTPRoute) []gatewayv1.RouteParentStatus {
 	var out []gatewayv1.RouteParentStatus
 	gen := r.Generation
-	var rules []*RouteRule // built lazily: only routes with an accepted parent need them
-	var routeProblem *routeCondition
-	var refsCond metav1.Condition
-	built := false
+	var built *builtRoute // built lazily: only routes with a parent here need it
 
 	for _, p := range r.Spec.ParentRefs {
 		if !parentSelectsGateway(p, r.Namespace, s.Gateway) {
 			continue
 		}
 		entry := gatewayv1.RouteParentStatus{ParentRef: p, ControllerName: opts.ControllerName}
-		if !built {
-			rules, routeProblem, refsCond = buildHTTPRouteRules(s, r)
-			built = true
+		if built == nil {
+			built = buildHTTPRouteRules(s, opts, r)
 		}
 
 		matched, reason, msg := selectListeners(s, listeners, p, r)
 		var accepted metav1.Condition
+		var partial *metav1.Condition
 		switch {
 		case len(matched) == 0:
 			accepted = condition(gatewayv1.RouteConditionAccepted, false, reason, msg, gen)
-		case routeProblem != nil:
-			accepted = condition(gatewayv1.RouteConditionAccepted, false, routeProblem.reason, routeProblem.message, gen)
+		case built.problem != nil:
+			accepted = condition(gatewayv1.RouteConditionAccepted, false, built.problem.reason, built.problem.message, gen)
 		default:
 			accepted = condition(gatewayv1.RouteConditionAccepted, true, gatewayv1.RouteReasonAccepted, "route accepted", gen)
+			if len(built.dropped) > 0 {
+				c := condition(gatewayv1.RouteConditionPartiallyInvalid, true, gatewayv1.RouteReasonUnsupportedValue,
+					truncate("Dropped Rule(s): "+strings.Join(built.dropped, "; ")), gen)
+				partial = &c
+			}
 			for _, m := range matched {
 				m.l.status.AttachedRoutes++
 				if m.l.served {
-					addRules(m.l, m.hostnames, rules)
+					addRules(m.l, m.hostnames, built.rules)
 				}
 			}
 		}
-		entry.Conditions = []metav1.Condition{accepted, refsCond}
+		entry.Conditions = []metav1.Condition{accepted, built.refs}
+		if partial != nil {
+			entry.Conditions = append(entry.Conditions, *partial)
+		}
 		out = append(out, entry)
 	}
 	return out
@@ -150,46 +158,53 @@ func addRules(l *listener, hostnames []string, rules []*RouteRule) {
 	}
 }
 
-// buildHTTPRouteRules validates a route and expands it into one RouteRule per match. It returns
-// a problem that prevents acceptance (unsupported values) and the ResolvedRefs condition.
-func buildHTTPRouteRules(s *Snapshot, r *gatewayv1.HTTPRoute) ([]*RouteRule, *routeCondition, metav1.Condition) {
+// builtRoute is a route validated and expanded into rules.
+type builtRoute struct {
+	// rules are the valid rules, one RouteRule per match.
+	rules []*RouteRule
+	// problem, when set, rejects the route as a whole.
+	problem *routeCondition
+	// dropped says which rules were left out and why ("rule 2: ..."), for PartiallyInvalid.
+	dropped []string
+	// refs is the ResolvedRefs condition.
+	refs metav1.Condition
+}
+
+// buildHTTPRouteRules validates a route and expands it into one RouteRule per match. A rule
+// with an unsupported or invalid value is dropped on its own; a route without any valid rule,
+// with an invalid hostname or with incompatible filters is rejected as a whole.
+func buildHTTPRouteRules(s *Snapshot, opts TranslateOptions, r *gatewayv1.HTTPRoute) *builtRoute {
 	gen := r.Generation
 	nn := types.NamespacedName{Namespace: r.Namespace, Name: r.Name}
-	var rules []*RouteRule
-	var problem *routeCondition
+	out := &builtRoute{}
 	refsReason, refsMsg := gatewayv1.RouteReasonResolvedRefs, "all references resolved"
-	setProblem := func(format string, args ...any) {
-		if problem == nil {
-			problem = &routeCondition{reason: gatewayv1.RouteReasonUnsupportedValue, message: fmt.Sprintf(format, args...)}
+
+	if msg, excluded := s.Excluded[RouteRef(informers.KindHTTPRoute, r.Namespace, r.Name)]; excluded {
+		out.problem = &routeCondition{reason: gatewayv1.RouteReasonUnsupportedValue, message: truncate("Kengine refused the Gateway's config with this route: " + msg)}
+	}
+	for _, h := range r.Spec.Hostnames {
+		if err := checkHostname(string(h)); err != nil && out.problem == nil {
+			out.problem = &routeCondition{reason: gatewayv1.RouteReasonUnsupportedValue, message: err.Error()}
 		}
 	}
-
 	for ri, rule := range r.Spec.Rules {
-		if err := validateFilters(rule.Filters); err != nil {
-			if _, incompatible := err.(incompatibleFiltersError); incompatible {
-				if problem == nil {
-					problem = &routeCondition{reason: gatewayv1.RouteReasonIncompatibleFilters, message: fmt.Sprintf("rule %d: %v", ri, err)}
-				}
-			} else {
-				setProblem("rule %d: %v", ri, err)
+		err := validateRule(rule)
+		var incompatible incompatibleFiltersError
+		if errors.As(err, &incompatible) {
+			if out.problem == nil {
+				out.problem = &routeCondition{reason: gatewayv1.RouteReasonIncompatibleFilters, message: fmt.Sprintf("rule %d: %v", ri, err)}
 			}
+			continue
+		}
+		if err != nil {
+			out.dropped = append(out.dropped, fmt.Sprintf("rule %d: %v", ri, err))
 			continue
 		}
 		var backends []Backend
 		for _, ref := range rule.BackendRefs {
-			b, reason, msg := resolveBackend(s, r, ref)
+			b, reason, msg := resolveBackend(s, opts, r, ref)
 			if reason != "" && refsReason == gatewayv1.RouteReasonResolvedRefs {
 				refsReason, refsMsg = reason, msg
-			}
-			if len(ref.Filters) > 0 {
-				if err := validateFilters(ref.Filters); err != nil {
-					setProblem("rule %d backendRef %s: %v", ri, ref.Name, err)
-				}
-				// Kengine picks the upstream inside one proxy handler, after the filters ran,
-				// so per-backend filters can only be honoured when there is one backend.
-				if len(rule.BackendRefs) > 1 {
-					setProblem("rule %d backendRef %s: backendRef filters are supported only on rules with a single backendRef", ri, ref.Name)
-				}
 			}
 			backends = append(backends, b)
 		}
@@ -198,20 +213,74 @@ func buildHTTPRouteRules(s *Snapshot, r *gatewayv1.HTTPRoute) ([]*RouteRule, *ro
 			matches = []gatewayv1.HTTPRouteMatch{{}}
 		}
 		for mi, m := range matches {
-			m = normalizeMatch(m)
-			if err := validateMatch(m); err != nil {
-				setProblem("rule %d match %d: %v", ri, mi, err)
-				continue
-			}
-			rules = append(rules, &RouteRule{
-				Route: nn, RuleIndex: ri, MatchIndex: mi, Match: m,
+			out.rules = append(out.rules, &RouteRule{
+				Route: nn, RuleIndex: ri, MatchIndex: mi, Match: normalizeMatch(m),
 				Filters: rule.Filters, Backends: backends,
 				created: r.CreationTimestamp,
 			})
 		}
 	}
-	refs := condition(gatewayv1.RouteConditionResolvedRefs, refsReason == gatewayv1.RouteReasonResolvedRefs, refsReason, refsMsg, gen)
-	return rules, problem, refs
+	if out.problem == nil && len(r.Spec.Rules) > 0 && len(out.dropped) == len(r.Spec.Rules) {
+		out.problem = &routeCondition{reason: gatewayv1.RouteReasonUnsupportedValue, message: truncate("no valid rule: " + strings.Join(out.dropped, "; "))}
+	}
+	out.refs = condition(gatewayv1.RouteConditionResolvedRefs, refsReason == gatewayv1.RouteReasonResolvedRefs, refsReason, refsMsg, gen)
+	return out
+}
+
+// validateRule checks everything of one rule that Kengine compiles, and the fields the
+// controller does not implement: those are refused, never silently ignored.
+func validateRule(rule gatewayv1.HTTPRouteRule) error {
+	if rule.Timeouts != nil {
+		return fmt.Errorf("timeouts are not supported yet")
+	}
+	if rule.Retry != nil {
+		return fmt.Errorf("retry is not supported yet")
+	}
+	if rule.SessionPersistence != nil {
+		return fmt.Errorf("sessionPersistence is not supported yet")
+	}
+	if err := validateFilters(rule.Filters); err != nil {
+		return err
+	}
+	for _, ref := range rule.BackendRefs {
+		if len(ref.Filters) == 0 {
+			continue
+		}
+		if err := validateFilters(ref.Filters); err != nil {
+			var incompatible incompatibleFiltersError
+			if errors.As(err, &incompatible) {
+				return err
+			}
+			return fmt.Errorf("backendRef %s: %w", ref.Name, err)
+		}
+		// Kengine picks the upstream inside one proxy handler, after the filters ran, so
+		// per-backend filters can only be honoured when there is one backend.
+		if len(rule.BackendRefs) > 1 {
+			return fmt.Errorf("backendRef %s: backendRef filters are supported only on rules with a single backendRef", ref.Name)
+		}
+	}
+	matches := rule.Matches
+	if len(matches) == 0 {
+		matches = []gatewayv1.HTTPRouteMatch{{}}
+	}
+	for mi, m := range matches {
+		m = normalizeMatch(m)
+		if err := validateMatch(m); err != nil {
+			return fmt.Errorf("match %d: %w", mi, err)
+		}
+		// Render's own builders: a value they cannot write literally is refused here.
+		if _, _, err := matcherFor(m); err != nil {
+			return fmt.Errorf("match %d: %w", mi, err)
+		}
+		probe := &RouteRule{Match: m, Filters: rule.Filters}
+		if len(rule.BackendRefs) == 1 {
+			probe.Backends = []Backend{{Filters: rule.BackendRefs[0].Filters}}
+		}
+		if _, _, _, err := filterHandlers(probe); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // normalizeMatch fills the defaults the API server would have set, so that objects created
@@ -239,16 +308,16 @@ func validateMatch(m gatewayv1.HTTPRouteMatch) error {
 	switch *m.Path.Type {
 	case gatewayv1.PathMatchExact, gatewayv1.PathMatchPathPrefix:
 	case gatewayv1.PathMatchRegularExpression:
-		if _, err := regexp.Compile(*m.Path.Value); err != nil {
-			return fmt.Errorf("invalid path regular expression: %v", err)
+		if err := checkRegexp(pathRegexpPattern(*m.Path.Value)); err != nil {
+			return fmt.Errorf("path regular expression: %v", err)
 		}
 	default:
 		return fmt.Errorf("path match type %q is not supported", *m.Path.Type)
 	}
 	for _, h := range m.Headers {
 		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
-			if _, err := regexp.Compile(h.Value); err != nil {
-				return fmt.Errorf("invalid header regular expression: %v", err)
+			if err := checkRegexp(headerRegexpPattern(h.Value)); err != nil {
+				return fmt.Errorf("header %s regular expression: %v", h.Name, err)
 			}
 		}
 	}
@@ -292,7 +361,7 @@ func validateFilters(filters []gatewayv1.HTTPRouteFilter) error {
 
 // resolveBackend turns a backendRef into endpoint addresses, or a failure status with the
 // ResolvedRefs reason that explains it.
-func resolveBackend(s *Snapshot, r *gatewayv1.HTTPRoute, ref gatewayv1.HTTPBackendRef) (Backend, gatewayv1.RouteConditionReason, string) {
+func resolveBackend(s *Snapshot, opts TranslateOptions, r *gatewayv1.HTTPRoute, ref gatewayv1.HTTPBackendRef) (Backend, gatewayv1.RouteConditionReason, string) {
 	b := Backend{Weight: 1, Filters: ref.Filters}
 	if ref.Weight != nil {
 		b.Weight = *ref.Weight
@@ -334,23 +403,53 @@ func resolveBackend(s *Snapshot, r *gatewayv1.HTTPRoute, ref gatewayv1.HTTPBacke
 		b.FailureStatus = 500
 		return b, gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s has no port %d", nn, *ref.Port)
 	}
+	policy := newBackendAddressPolicy(s.ProxyAddresses, opts.AllowLoopbackBackends)
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
-		b.Endpoints = []string{net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(port.Port)))}
+		// The name is resolved by the controller and the addresses are pinned: left to
+		// Kengine, DNS could answer with an address the check below never saw.
+		if !opts.AllowExternalNameBackends {
+			b.FailureStatus = 500
+			return b, gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("Service %s is of type ExternalName, which this GatewayClass does not allow as a backend (a cluster admin can set %s: \"true\" in the GatewayClass parameters)", nn, ParamAllowExternalNameBackends)
+		}
+		res, ok := s.ExternalNames[svc.Spec.ExternalName]
+		if !ok || res.Err != nil {
+			b.FailureStatus = 500
+			why := "not resolved"
+			if ok {
+				why = res.Err.Error()
+			}
+			return b, gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s: ExternalName %q: %s", nn, svc.Spec.ExternalName, why)
+		}
+		if err := policy.checkAll(res.Addrs); err != nil {
+			b.FailureStatus = 500
+			return b, gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("Service %s: ExternalName %q: %v, which a route may not send traffic to", nn, svc.Spec.ExternalName, err)
+		}
+		for _, a := range res.Addrs {
+			b.Endpoints = append(b.Endpoints, netip.AddrPortFrom(a, uint16(port.Port)).String())
+		}
 		return b, "", ""
 	}
-	b.Endpoints = endpointAddresses(s.EndpointSlices[nn], port)
+	eps, addrs := endpointAddresses(s.EndpointSlices[nn], port)
+	if err := policy.checkAll(addrs); err != nil {
+		b.FailureStatus = 500
+		return b, gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("Service %s: endpoint %v, which a route may not send traffic to", nn, err)
+	}
+	b.Endpoints = eps
 	if len(b.Endpoints) == 0 {
 		b.FailureStatus = 503
 	}
 	return b, "", ""
 }
 
-// endpointAddresses returns the sorted "ip:port" of the ready endpoints serving a Service port.
-// EndpointSlices name their ports after the Service port, which is how the target port is
-// found even when the Service's targetPort is a name.
-func endpointAddresses(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) []string {
+// endpointAddresses returns the sorted "ip:port" of the ready endpoints serving a Service port,
+// and their IP addresses for the address policy (an address that does not parse is returned
+// as the zero Addr, which the policy refuses). EndpointSlices name their ports after the
+// Service port, which is how the target port is found even when the Service's targetPort is
+// a name.
+func endpointAddresses(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) ([]string, []netip.Addr) {
 	seen := map[string]bool{}
 	var out []string
+	var addrs []netip.Addr
 	for _, slice := range slices {
 		if slice.AddressType != discoveryv1.AddressTypeIPv4 && slice.AddressType != discoveryv1.AddressTypeIPv6 {
 			continue
@@ -382,10 +481,12 @@ func endpointAddresses(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePo
 				if !seen[hp] {
 					seen[hp] = true
 					out = append(out, hp)
+					a, _ := netip.ParseAddr(addr)
+					addrs = append(addrs, a)
 				}
 			}
 		}
 	}
 	sort.Strings(out)
-	return out
+	return out, addrs
 }

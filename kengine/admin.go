@@ -276,33 +276,48 @@ func (c *Client) Load(ctx context.Context, ep Endpoint, config []byte) error {
 	return nil
 }
 
-// RunningVersion returns the config version the pod runs: the body of its VersionID handler,
-// or "" when its config has no such handler (Kengine answers 404 for an unknown ID).
-func (c *Client) RunningVersion(ctx context.Context, ep Endpoint) (string, error) {
+// ControllerPermissions returns the remote admin permissions the controller needs on a pod, and
+// no more: POST on /load to program it, and GET on /id/ and /config/admin for RunsVersion.
+// Kengine answers GET /id/<id> by rewriting the path to the config path of that ID
+// (/config/admin for the version ID) and serving the request again, access control included
+// (caddy admin.go: handleConfigID returns errInternalRedir, which handleError turns into a
+// second serveHTTP), so both paths must be allowed. Each call returns fresh slices.
+func ControllerPermissions() []AdminPermissions {
+	return []AdminPermissions{
+		{Paths: []string{"/load"}, Methods: []string{http.MethodPost}},
+		{Paths: []string{"/id/", "/config/admin"}, Methods: []string{http.MethodGet}},
+	}
+}
+
+// RunsVersion reports whether the pod runs the config whose version Finalize returned:
+// GET /id/<VersionAdminID(version)> answers 200 when the running config carries that ID and 404
+// ("unknown object ID") when it does not. Any other answer is an error wrapping *APIError. On
+// the remote admin endpoint the client needs GET on both /id/ and /config/admin, because
+// Kengine checks access again after resolving the ID (see ControllerPermissions); without the
+// second permission the answer is 403, an error, never a false "no".
+func (c *Client) RunsVersion(ctx context.Context, ep Endpoint, version string) (bool, error) {
+	if !isVersion(version) {
+		// Checked before it becomes part of a URL path.
+		return false, fmt.Errorf("kengine: check version on %s: %q is not a config version", ep, version)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(ep, "/id/"+VersionID), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(ep, "/id/"+VersionAdminID(version)), nil)
 	if err != nil {
-		return "", fmt.Errorf("kengine: read version on %s: %w", ep, err)
+		return false, fmt.Errorf("kengine: check version on %s: %w", ep, err)
 	}
 	resp, err := c.httpClientFor(ep).Do(req)
 	if err != nil {
-		return "", fmt.Errorf("kengine: read version on %s: %w", ep, err)
+		return false, fmt.Errorf("kengine: check version on %s: %w", ep, err)
 	}
 	defer closeBody(resp.Body)
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return "", nil
-	case resp.StatusCode/100 != 2:
-		return "", fmt.Errorf("kengine: read version on %s: %w", ep, decodeAPIError(resp))
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
 	}
-	var marker struct {
-		Body string `json:"body"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBody)).Decode(&marker); err != nil {
-		return "", fmt.Errorf("kengine: read version on %s: decoding answer: %w", ep, err)
-	}
-	return marker.Body, nil
+	return false, fmt.Errorf("kengine: check version on %s: %w", ep, decodeAPIError(resp))
 }
 
 // decodeAPIError reads Kengine's {"error": "..."} answer, or keeps the start of the body.

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // newTestClient builds a plain-HTTP client for port, failing the test on error.
@@ -147,64 +149,130 @@ func TestLoadTimeout(t *testing.T) {
 	}
 }
 
-func TestRunningVersion(t *testing.T) {
+func TestRunsVersion(t *testing.T) {
+	version := strings.Repeat("ab", 32)
 	tests := []struct {
-		name    string
-		handler http.HandlerFunc
-		want    string
-		wantErr bool
+		name       string
+		handler    http.HandlerFunc
+		want       bool
+		wantStatus int // the APIError's status when an error is expected
 	}{
 		{
-			name: "reports version",
+			name: "runs it",
 			handler: func(w http.ResponseWriter, r *http.Request) {
-				if r.Method != http.MethodGet || r.URL.Path != "/id/"+VersionID {
-					t.Errorf("request %s %s, want GET /id/%s", r.Method, r.URL.Path, VersionID)
+				if want := "/id/kengine-gateway-version-" + version; r.Method != http.MethodGet || r.URL.Path != want {
+					t.Errorf("request %s %s, want GET %s", r.Method, r.URL.Path, want)
 				}
-				_, _ = w.Write([]byte(`{"@id":"kengine-gateway-version","body":"abc","handler":"static_response"}`))
+				_, _ = w.Write([]byte(`{"listen":"localhost:2019"}`))
 			},
-			want: "abc",
+			want: true,
 		},
 		{
 			name: "unknown id",
 			handler: func(w http.ResponseWriter, r *http.Request) {
-				writeKengineError(w, http.StatusNotFound, "unknown object ID 'kengine-gateway-version'")
+				writeKengineError(w, http.StatusNotFound, "unknown object ID 'kengine-gateway-version-"+version+"'")
 			},
-			want: "",
+			want: false,
 		},
 		{
 			name: "server error",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				writeKengineError(w, http.StatusInternalServerError, "boom")
 			},
-			wantErr: true,
+			wantStatus: http.StatusInternalServerError,
 		},
 		{
+			// The pod allows /id/ but not the /config/admin it redirects to.
 			name: "forbidden path",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				writeKengineError(w, http.StatusForbidden, "not authorized to access this path")
 			},
-			wantErr: true,
+			wantStatus: http.StatusForbidden,
 		},
 		{
-			name: "undecodable answer",
+			name: "other success status",
 			handler: func(w http.ResponseWriter, r *http.Request) {
-				_, _ = w.Write([]byte(`not json`))
+				w.WriteHeader(http.StatusNoContent)
 			},
-			wantErr: true,
+			wantStatus: http.StatusNoContent,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			port, eps := startPods(t, nil, tt.handler)
 			c := newTestClient(t, ClientOptions{Port: port, Insecure: true})
-			got, err := c.RunningVersion(context.Background(), eps[0])
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("RunningVersion error = %v, want error %v", err, tt.wantErr)
+			got, err := c.RunsVersion(context.Background(), eps[0], version)
+			if tt.wantStatus != 0 {
+				var apiErr *APIError
+				if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.wantStatus {
+					t.Fatalf("RunsVersion error = %v, want an *APIError with status %d", err, tt.wantStatus)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("RunsVersion: %v", err)
 			}
 			if got != tt.want {
-				t.Errorf("RunningVersion = %q, want %q", got, tt.want)
+				t.Errorf("RunsVersion = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRunsVersionRejectsWhatIsNoVersion(t *testing.T) {
+	pod := &fakeKengine{}
+	port, eps := startPods(t, nil, pod)
+	c := newTestClient(t, ClientOptions{Port: port, Insecure: true})
+	for _, v := range []string{"", "../config/", strings.Repeat("A", 64)} {
+		if _, err := c.RunsVersion(context.Background(), eps[0], v); err == nil {
+			t.Errorf("RunsVersion(%q) succeeded, want an error", v)
+		}
+	}
+	if _, gets := pod.counts(); gets != 0 {
+		t.Errorf("the pod was asked %d times, want never", gets)
+	}
+}
+
+// TestRunsVersionOnFake checks the fake pod the push tests rely on: it knows the version of
+// the config it loaded, and only that one.
+func TestRunsVersionOnFake(t *testing.T) {
+	pod := &fakeKengine{}
+	port, eps := startPods(t, nil, pod)
+	c := newTestClient(t, ClientOptions{Port: port, Insecure: true})
+	ctx := context.Background()
+	v1Config, v1 := versionedConfig(t, "v1")
+	_, v2 := versionedConfig(t, "v2")
+
+	check := func(step, version string, want bool) {
+		t.Helper()
+		got, err := c.RunsVersion(ctx, eps[0], version)
+		if err != nil || got != want {
+			t.Errorf("%s: RunsVersion(%s) = %v, %v; want %v", step, version, got, err, want)
+		}
+	}
+	check("before any load", v1, false)
+	if err := c.Load(ctx, eps[0], v1Config); err != nil {
+		t.Fatal(err)
+	}
+	check("after loading v1", v1, true)
+	check("after loading v1", v2, false)
+	pod.restart()
+	check("after a restart", v1, false)
+}
+
+func TestControllerPermissions(t *testing.T) {
+	want := []AdminPermissions{
+		{Paths: []string{"/load"}, Methods: []string{"POST"}},
+		{Paths: []string{"/id/", "/config/admin"}, Methods: []string{"GET"}},
+	}
+	got := ControllerPermissions()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ControllerPermissions (-want +got):\n%s", diff)
+	}
+	// A caller that edits its copy must not change the next caller's.
+	got[0].Paths[0] = "/"
+	if again := ControllerPermissions(); again[0].Paths[0] != "/load" {
+		t.Errorf("ControllerPermissions shares its slices: %v", again)
 	}
 }
 

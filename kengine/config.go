@@ -11,7 +11,8 @@ import (
 // Config is the whole Kengine configuration document that POST /load replaces atomically.
 type Config struct {
 	// Admin configures the admin endpoint. Every pushed config replaces this block too, so it
-	// must always carry the same secure settings or the controller locks itself out.
+	// must always carry the same secure settings or the controller locks itself out. It must
+	// stay the first field: Finalize writes the version at a fixed offset inside it.
 	Admin *Admin `json:"admin,omitempty"`
 
 	// Logging is Kengine's logging block, passed through untouched.
@@ -38,6 +39,11 @@ type Apps struct {
 
 // Admin configures Kengine's admin endpoint.
 type Admin struct {
+	// ID is the block's "@id", which Kengine indexes for GET /id/<ID> and strips before it
+	// decodes the config. Finalize sets it to VersionAdminID(version) in the copy it encodes;
+	// it must stay the first field so that the version sits at a fixed offset.
+	ID string `json:"@id,omitempty"`
+
 	// Disabled turns the local admin endpoint off entirely.
 	Disabled bool `json:"disabled,omitempty"`
 
@@ -98,7 +104,8 @@ type AdminAccess struct {
 	PublicKeys []string `json:"public_keys,omitempty"`
 
 	// Permissions limits what these clients may do; empty grants everything. Note that
-	// /id/<id> requests are redirected internally to /config/<path> and checked again.
+	// /id/<id> requests are redirected internally to /config/<path> and checked again; the
+	// controller needs ControllerPermissions.
 	Permissions []AdminPermissions `json:"permissions,omitempty"`
 }
 

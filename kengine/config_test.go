@@ -56,11 +56,8 @@ func goldenConfig(t *testing.T) *Config {
 			Remote: &RemoteAdmin{
 				Listen: "{env.POD_IP}:2021",
 				AccessControl: []AdminAccess{{
-					PublicKeys: []string{caDER},
-					Permissions: []AdminPermissions{{
-						Paths:   []string{"/load", "/id/", "/config/"},
-						Methods: []string{"GET", "POST"},
-					}},
+					PublicKeys:  []string{caDER},
+					Permissions: ControllerPermissions(),
 				}},
 			},
 		},
@@ -142,7 +139,7 @@ func goldenConfig(t *testing.T) *Config {
 							{
 								// Matches nothing: a "not" of the empty (always matching) set.
 								Match:  []MatcherSet{{Not: []MatcherSet{{}}}},
-								Handle: []Handler{VersionMarker()},
+								Handle: []Handler{StaticResponse{ID: "unreachable", Body: "unreachable"}},
 							},
 						},
 					},

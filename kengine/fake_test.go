@@ -9,17 +9,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// fakeKengine imitates the admin API of one Kengine pod: POST /load stores the config and GET
-// /id/<VersionID> reports the version handler, answering errors the way Kengine does.
+// fakeKengine imitates the admin API of one Kengine pod: POST /load stores the config and
+// indexes its "@id"s, and GET /id/<id> answers with the object that carries the ID, answering
+// errors the way Kengine does.
 type fakeKengine struct {
 	mu        sync.Mutex
-	version   string // body of the VersionID handler of the running config; "" if none
+	ids       map[string]any // "@id" to object, of the running config; nil if none
 	loads     int
 	gets      int
 	bodies    [][]byte
@@ -34,7 +36,7 @@ type fakeKengine struct {
 func (f *fakeKengine) restart() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.version = ""
+	f.ids = nil
 }
 
 // counts returns how many loads and version reads the pod served.
@@ -82,19 +84,26 @@ func (f *fakeKengine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeKengineError(w, http.StatusBadRequest, "decoding config: "+err.Error())
 			return
 		}
-		f.version = findVersion(doc)
-	case r.Method == http.MethodGet && r.URL.Path == "/id/"+VersionID:
+		ids := map[string]any{}
+		if err := indexIDs(doc, ids); err != nil {
+			writeKengineError(w, http.StatusBadRequest, "indexing config: "+err.Error())
+			return
+		}
+		f.ids = ids
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/id/"):
 		f.gets++
 		if f.failGet != 0 {
 			writeKengineError(w, f.failGet, "injected failure")
 			return
 		}
-		if f.version == "" {
-			writeKengineError(w, http.StatusNotFound, fmt.Sprintf("unknown object ID '%s'", VersionID))
+		id := strings.TrimPrefix(r.URL.Path, "/id/")
+		obj, ok := f.ids[id]
+		if !ok {
+			writeKengineError(w, http.StatusNotFound, fmt.Sprintf("unknown object ID '%s'", id))
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"@id": VersionID, "body": f.version, "handler": "static_response"})
+		_ = json.NewEncoder(w).Encode(obj)
 	default:
 		writeKengineError(w, http.StatusNotFound, "not found")
 	}
@@ -107,27 +116,37 @@ func writeKengineError(w http.ResponseWriter, status int, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
-// findVersion returns the body of the object whose "@id" is VersionID.
-func findVersion(v any) string {
+// indexIDs maps every "@id" in a decoded config to the object that carries it, and fails on a
+// duplicate or a non-string ID, as Kengine's indexConfigObjects does.
+func indexIDs(v any, ids map[string]any) error {
 	switch v := v.(type) {
 	case map[string]any:
-		if v["@id"] == VersionID {
-			body, _ := v["body"].(string)
-			return body
+		if raw, ok := v["@id"]; ok {
+			id, ok := raw.(string)
+			if !ok {
+				return fmt.Errorf("@id field must be a string, got %T", raw)
+			}
+			if _, dup := ids[id]; dup {
+				return fmt.Errorf("duplicate ID '%s'", id)
+			}
+			ids[id] = v
 		}
-		for _, child := range v {
-			if found := findVersion(child); found != "" {
-				return found
+		for key, child := range v {
+			if key == "@id" {
+				continue
+			}
+			if err := indexIDs(child, ids); err != nil {
+				return err
 			}
 		}
 	case []any:
 		for _, child := range v {
-			if found := findVersion(child); found != "" {
-				return found
+			if err := indexIDs(child, ids); err != nil {
+				return err
 			}
 		}
 	}
-	return ""
+	return nil
 }
 
 // startPods serves each handler on its own loopback address (127.0.0.1, 127.0.0.2, ...), all

@@ -293,7 +293,7 @@ type RegexReplacement struct {
 
 // StaticResponse writes a fixed response.
 type StaticResponse struct {
-	// ID names the handler in the admin API (/id/<ID>); see VersionID.
+	// ID names the handler in the admin API (/id/<ID>); it must be unique in the config.
 	ID string `json:"@id,omitempty"`
 
 	// StatusCode is the status to write, as an integer or a placeholder. Default: 200.

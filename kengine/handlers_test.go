@@ -101,10 +101,10 @@ func TestHandlerMarshalJSON(t *testing.T) {
 			want:     `{"handler":"static_response","status_code":"{http.error.status_code}","headers":{"Content-Type":["text/plain"]},"body":"a&b","close":true}`,
 		},
 		{
-			name:     "version marker",
-			handler:  VersionMarker(),
+			name:     "static response with an admin API id",
+			handler:  StaticResponse{ID: "ready", Body: "ready"},
 			wantName: "static_response",
-			want:     `{"handler":"static_response","@id":"kengine-gateway-version","body":"` + VersionPlaceholder + `"}`,
+			want:     `{"handler":"static_response","@id":"ready","body":"ready"}`,
 		},
 		{
 			name:     "raw handler",

@@ -45,7 +45,7 @@ func (c *Client) pushOne(ctx context.Context, ep Endpoint, config []byte, versio
 	if version != "" && c.rememberedVersion(ep) == version {
 		// The pod may have restarted and lost its config since: ask before skipping. If the
 		// question fails, loading is the safe answer.
-		if running, err := c.RunningVersion(ctx, ep); err == nil && running == version {
+		if runs, err := c.RunsVersion(ctx, ep, version); err == nil && runs {
 			return true, nil
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // versionedConfig returns a finalized config that differs per body.
 func versionedConfig(t *testing.T, body string) ([]byte, string) {
 	t.Helper()
-	data, version, err := Finalize(configWithHandlers(StaticResponse{Body: body}, VersionMarker()))
+	data, version, err := Finalize(configWithHandlers(StaticResponse{Body: body}))
 	if err != nil {
 		t.Fatal(err)
 	}

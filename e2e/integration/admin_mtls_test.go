@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -65,7 +66,7 @@ func startManagedKengine(t *testing.T) *managedKengine {
 	// The remote endpoint serves once Kengine has issued its identity from the intermediate.
 	client := m.controllerClient(t)
 	eventually(t, 20*time.Second, "the remote admin endpoint", func() error {
-		_, err := client.RunningVersion(context.Background(), kengine.Endpoint{Pod: "p", Address: "127.0.0.1"})
+		_, err := client.RunsVersion(context.Background(), kengine.Endpoint{Pod: "p", Address: "127.0.0.1"}, strings.Repeat("0", 64))
 		return err
 	})
 	return m
@@ -122,7 +123,6 @@ func (m *managedKengine) config(port int, body string) ([]byte, string) {
 			Listen:         []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(port))},
 			AutomaticHTTPS: &kengine.AutomaticHTTPS{Disable: true},
 			Routes: []kengine.Route{
-				{Match: []kengine.MatcherSet{{Path: []string{"/version"}}}, Handle: []kengine.Handler{kengine.VersionMarker()}},
 				{Handle: []kengine.Handler{kengine.StaticResponse{StatusCode: "200", Body: body}}},
 			},
 		},
@@ -134,23 +134,80 @@ func (m *managedKengine) config(port int, body string) ([]byte, string) {
 	return data, version
 }
 
-// rawAdminGet calls the remote admin API with an explicit client certificate (or none).
+// rawAdminGet asks the remote admin API whether it runs a version, with an explicit client
+// certificate (or none): an answer from the API (the ID is unknown) means the client got in.
 func (m *managedKengine) rawAdminGet(cert *tls.Certificate) error {
+	status, err := m.rawAdmin(cert, http.MethodGet, "/id/"+kengine.VersionAdminID(strings.Repeat("0", 64)))
+	if err != nil {
+		return err
+	}
+	if status != http.StatusNotFound {
+		return fmt.Errorf("admin answered %d", status)
+	}
+	return nil
+}
+
+// rawAdmin sends one request to the remote admin API with an explicit client certificate
+// (or none) and returns the status of the answer.
+func (m *managedKengine) rawAdmin(cert *tls.Certificate, method, path string) (int, error) {
 	cfg := m.pki.ClientTLSConfig(m.identity)
 	cfg.GetClientCertificate = nil
 	if cert != nil {
 		cfg.Certificates = []tls.Certificate{*cert}
 	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, Proxy: nil}}
-	resp, err := client.Get("https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(m.remotePort)) + "/config/")
+	req, err := http.NewRequest(method, "https://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(m.remotePort))+path, strings.NewReader("{}"))
 	if err != nil {
-		return err
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("admin answered %s", resp.Status)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// The admin ACL grants the controller's certificate exactly what the controller uses: a
+// config's private keys cannot be read back and nothing but a whole config can be loaded.
+func TestManagedAdminACLAllowsOnlyWhatTheControllerUses(t *testing.T) {
+	m := startManagedKengine(t)
+	port := freePort(t)
+	data, version := m.config(port, "one")
+	client := m.controllerClient(t)
+	ep := kengine.Endpoint{Pod: "p", Address: "127.0.0.1"}
+	if r := client.Push(context.Background(), []kengine.Endpoint{ep}, data, version); r[0].Err != nil {
+		t.Fatalf("POST /load must be allowed: %v", r[0].Err)
 	}
-	return nil
+	if runs, err := client.RunsVersion(context.Background(), ep, version); err != nil || !runs {
+		t.Fatalf("GET /id/<version> must be allowed and report the version: %v, %v", runs, err)
+	}
+	leaf, err := m.pki.ClientTLSConfig(m.identity).GetClientCertificate(&tls.CertificateRequestInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ method, path string }{
+		{http.MethodGet, "/config/"},
+		{http.MethodGet, "/config/apps/tls"},
+		{http.MethodPost, "/config/"},
+		{http.MethodDelete, "/config/apps"},
+		{http.MethodGet, "/load"},
+		{http.MethodPost, "/stop"},
+		{http.MethodGet, "/pki/ca/kengine-admin"},
+	} {
+		eventually(t, 10*time.Second, c.method+" "+c.path+" to be forbidden", func() error {
+			status, err := m.rawAdmin(leaf, c.method, c.path)
+			if err != nil {
+				return err // a listener restart after a load; try again
+			}
+			if status != http.StatusForbidden && status != http.StatusUnauthorized {
+				return errStop{fmt.Errorf("%s %s answered %d, want forbidden", c.method, c.path, status)}
+			}
+			return nil
+		})
+	}
 }
 
 func TestManagedAdminAPIRequiresTheControllersCertificate(t *testing.T) {
@@ -173,7 +230,7 @@ func TestManagedAdminAPIRequiresTheControllersCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.RunningVersion(context.Background(), kengine.Endpoint{Pod: "p", Address: "127.0.0.1"}); err == nil {
+	if _, err := other.RunsVersion(context.Background(), kengine.Endpoint{Pod: "p", Address: "127.0.0.1"}, version); err == nil {
 		t.Error("a pod must not be accepted as another Gateway's")
 	}
 }

@@ -71,7 +71,8 @@ func (h *harness) endpoint() kengine.Endpoint {
 // by the Gateway.
 func (h *harness) render(s *controller.Snapshot) *kengine.Config {
 	h.t.Helper()
-	tr := controller.Translate(s, controller.TranslateOptions{ControllerName: controllerName})
+	// The test backends run on the host's loopback, which the controller itself never dials.
+	tr := controller.Translate(s, controller.TranslateOptions{ControllerName: controllerName, AllowLoopbackBackends: true})
 	for _, rs := range tr.Routes {
 		if len(rs.Parents) == 0 {
 			h.t.Fatalf("route %s/%s has no parent status for the Gateway", rs.Route.Namespace, rs.Route.Name)

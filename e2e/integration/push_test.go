@@ -73,10 +73,10 @@ func (r *adminRecorder) client(t testing.TB) *kengine.Client {
 	return c
 }
 
-const (
-	loadRequest    = "POST /load"
-	versionRequest = "GET /id/" + kengine.VersionID
-)
+const loadRequest = "POST /load"
+
+// versionRequest is how the client asks a pod whether it runs version.
+func versionRequest(version string) string { return "GET /id/" + kengine.VersionAdminID(version) }
 
 func pushOne(t testing.TB, c *kengine.Client, ep kengine.Endpoint, data []byte, version string) kengine.Result {
 	t.Helper()
@@ -85,8 +85,9 @@ func pushOne(t testing.TB, c *kengine.Client, ep kengine.Endpoint, data []byte, 
 	return c.Push(ctx, []kengine.Endpoint{ep}, data, version)[0]
 }
 
-// readyVersion reads the version the health server's readiness route reports.
-func readyVersion(t testing.TB, h *harness) string {
+// readyBody reads what the health server's readiness route answers; it exists only in
+// controller-pushed configs.
+func readyBody(t testing.TB, h *harness) string {
 	t.Helper()
 	resp, err := h.http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", h.opts.HealthPort, controller.ReadyPath))
 	if err != nil {
@@ -117,8 +118,8 @@ func TestPushSkipsAConfigTheKengineAlreadyRuns(t *testing.T) {
 	if first.Err != nil || first.Skipped {
 		t.Fatalf("first push: skipped %v, error %v; want a load", first.Skipped, first.Err)
 	}
-	if got := readyVersion(t, h); got != version {
-		t.Errorf("readiness route reports version %q, want %q", got, version)
+	if got := readyBody(t, h); got != "ready" {
+		t.Errorf("readiness route answers %q, want ready", got)
 	}
 	expectReply(t, h.send(port, request{host: "echo.test", path: "/"}), http.StatusOK, "echo")
 
@@ -129,8 +130,8 @@ func TestPushSkipsAConfigTheKengineAlreadyRuns(t *testing.T) {
 	if got := rec.count(loadRequest); got != 1 {
 		t.Errorf("%d %s requests, want 1: the second push must not load", got, loadRequest)
 	}
-	if got := rec.count(versionRequest); got != 1 {
-		t.Errorf("%d %s requests, want 1: the second push asks for the running version", got, versionRequest)
+	if got := rec.count(versionRequest(version)); got != 1 {
+		t.Errorf("%d %s requests, want 1: the second push asks whether the pod runs it", got, versionRequest(version))
 	}
 	expectReply(t, h.send(port, request{host: "echo.test", path: "/"}), http.StatusOK, "echo")
 }
@@ -160,15 +161,15 @@ func TestPushReprogramsKengineAfterItRestartsWithoutConfig(t *testing.T) {
 	if res.Err != nil || res.Skipped {
 		t.Fatalf("push after the restart: skipped %v, error %v; want a load", res.Skipped, res.Err)
 	}
-	if got := rec.count(versionRequest); got != 1 {
-		t.Errorf("%d %s requests, want 1", got, versionRequest)
+	if got := rec.count(versionRequest(version)); got != 1 {
+		t.Errorf("%d %s requests, want 1", got, versionRequest(version))
 	}
 	if got := rec.count(loadRequest); got != 2 {
 		t.Errorf("%d %s requests, want 2", got, loadRequest)
 	}
 	expectReply(t, h.send(port, request{host: "echo.test", path: "/"}), http.StatusOK, "echo")
-	if got := readyVersion(t, h); got != version {
-		t.Errorf("readiness route reports version %q, want %q", got, version)
+	if got := readyBody(t, h); got != "ready" {
+		t.Errorf("readiness route answers %q, want ready", got)
 	}
 }
 
@@ -199,9 +200,8 @@ func TestRejectedConfigReturnsAPIErrorAndTheRunningConfigKeepsServing(t *testing
 	if apiErr.StatusCode != http.StatusBadRequest || !strings.Contains(apiErr.Message, unknownHandler) {
 		t.Errorf("APIError %d %q; want 400 naming %s", apiErr.StatusCode, apiErr.Message, unknownHandler)
 	}
-	running, err := h.client.RunningVersion(context.Background(), h.endpoint())
-	if err != nil || running != oldVersion {
-		t.Errorf("running version %q (error %v), want the previous %q", running, err, oldVersion)
+	if runs, err := h.client.RunsVersion(context.Background(), h.endpoint(), oldVersion); err != nil || !runs {
+		t.Errorf("runs the previous version %s: %v (error %v), want true", oldVersion, runs, err)
 	}
 	expectReply(t, h.send(port, request{host: "app.test", path: "/"}), http.StatusOK, "old")
 
