@@ -247,7 +247,7 @@ func run(ctx context.Context, o *options) error {
 	if missing := served.Missing(); len(missing) > 0 {
 		logger.Info("Gateway API kinds not served by this cluster; their features are off", "kinds", missing)
 	}
-	inf, err := informers.New(kube, gw, served, 10*time.Hour)
+	inf, err := informers.New(kube, gw, served, 10*time.Hour, informers.WithControllerSecret(o.controllerNamespace(), o.adminCASecret))
 	if err != nil {
 		return err
 	}

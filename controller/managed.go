@@ -146,11 +146,11 @@ func desiredManagedObjects(in managedInput) managedObjects {
 	gw := in.gateway
 	name := managedName(gw.Name, in.class)
 	selector := map[string]string{
-		informers.GatewayNameLabel:   gw.Name,
-		"app.kubernetes.io/name":     "kengine",
-		"app.kubernetes.io/instance": name,
+		informers.GatewayNameLabel: gw.Name,
+		"app.kubernetes.io/name":   "kengine",
+		informers.InstanceLabel:    name,
 	}
-	labels := map[string]string{informers.ManagedByLabel: informers.ManagedByValue}
+	labels := map[string]string{}
 	var annotations map[string]string
 	if infra := gw.Spec.Infrastructure; infra != nil {
 		for k, v := range infra.Labels {
@@ -166,6 +166,8 @@ func desiredManagedObjects(in managedInput) managedObjects {
 	for k, v := range selector { // the selector labels win over infrastructure labels
 		labels[k] = v
 	}
+	// So does managed-by: the controller's informers of generated objects select on it.
+	labels[informers.ManagedByLabel] = informers.ManagedByValue
 	meta := func(n string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{
 			Name: n, Namespace: gw.Namespace, Labels: labels, Annotations: annotations,
@@ -182,7 +184,7 @@ func desiredManagedObjects(in managedInput) managedObjects {
 	}
 	out.secret = &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: meta(name + "-admin"),
+		ObjectMeta: meta(name + informers.AdminSecretSuffix),
 		Type:       corev1.SecretTypeOpaque,
 		Data:       in.adminData,
 	}
@@ -244,7 +246,7 @@ func desiredManagedObjects(in managedInput) managedObjects {
 				},
 			}},
 			Volumes: []corev1.Volume{
-				{Name: "admin", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name + "-admin", DefaultMode: ptr.To(int32(0o440))}}},
+				{Name: "admin", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name + informers.AdminSecretSuffix, DefaultMode: ptr.To(int32(0o440))}}},
 				{Name: "state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 			},
 		},
@@ -405,7 +407,7 @@ func (c *Controller) reconcileAdmin(ctx context.Context, gw *gatewayv1.Gateway, 
 // bootstrap config (whose pins change when the client CA rotates).
 func (c *Controller) adminSecretData(gw *gatewayv1.Gateway, class *gatewayv1.GatewayClass, identity string, admin *kengine.Admin, pki *kengine.PKIApp) (map[string][]byte, error) {
 	mo := c.opts.Managed
-	name := managedName(gw.Name, string(class.Name)) + "-admin"
+	name := managedName(gw.Name, string(class.Name)) + informers.AdminSecretSuffix
 	var certPEM, keyPEM []byte
 	if existing, err := c.informers.Secrets.Secrets(gw.Namespace).Get(name); err == nil && mo.PKI.IntermediateValid(existing.Data["intermediate.crt"], identity) {
 		certPEM, keyPEM = existing.Data["intermediate.crt"], existing.Data["intermediate.key"]

@@ -349,7 +349,8 @@ func escapeHeader(h gatewayv1.HTTPHeader) (name, value string, err error) {
 }
 
 // pathRewrite renders an HTTPPathModifier as a path_regexp rewrite, which changes only the
-// path (the query string stays) and sends the new path exactly as written.
+// path (the query string stays) and sends the new path as written, with what a path cannot
+// carry percent-encoded (kengine.PathToWire).
 func pathRewrite(match gatewayv1.HTTPRouteMatch, p *gatewayv1.HTTPPathModifier) (*kengine.Rewrite, error) {
 	if p == nil {
 		return nil, nil
@@ -359,7 +360,7 @@ func pathRewrite(match gatewayv1.HTTPRouteMatch, p *gatewayv1.HTTPPathModifier) 
 		if p.ReplaceFullPath == nil {
 			return nil, nil
 		}
-		full, err := kengine.EscapePathRegexpReplacement(*p.ReplaceFullPath)
+		full, err := kengine.EscapePathRegexpReplacement(kengine.PathToWire(*p.ReplaceFullPath))
 		if err != nil {
 			return nil, fmt.Errorf("replaceFullPath: %w", err)
 		}
@@ -369,7 +370,7 @@ func pathRewrite(match gatewayv1.HTTPRouteMatch, p *gatewayv1.HTTPPathModifier) 
 			return nil, nil
 		}
 		prefix := strings.TrimSuffix(*match.Path.Value, "/")
-		replacement, err := kengine.EscapePathRegexpReplacement(strings.TrimSuffix(*p.ReplacePrefixMatch, "/"))
+		replacement, err := kengine.EscapePathRegexpReplacement(kengine.PathToWire(strings.TrimSuffix(*p.ReplacePrefixMatch, "/")))
 		if err != nil {
 			return nil, fmt.Errorf("replacePrefixMatch: %w", err)
 		}

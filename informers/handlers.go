@@ -175,12 +175,18 @@ func (m *mapper) serviceChanged(serviceKey string) {
 	}
 }
 
+// onSecret resyncs the Gateways whose listeners reference the Secret and, for a Gateway's
+// admin Secret, that Gateway: an edit or deletion is reverted now rather than at the next
+// resync. The admin Secret's Gateway is looked for only in the Secret's own namespace.
 func (m *mapper) onSecret(obj any) {
 	s, ok := obj.(*corev1.Secret)
 	if !ok {
 		return
 	}
 	m.enqueueKeys(m.indexed(m.i.gatewayIndexer, IndexGatewaySecret, s.Namespace+"/"+s.Name))
+	if gw, ok := adminSecretGateway(s); ok {
+		m.q.EnqueueGateway(types.NamespacedName{Namespace: s.Namespace, Name: gw})
+	}
 }
 
 // onReferenceGrant resyncs every Gateway that a reference from one of the grant's "from"

@@ -213,6 +213,104 @@ func TestEventsMapToAffectedGateways(t *testing.T) {
 	e.expect("infra/gw2")
 }
 
+// adminSecret is a Gateway's admin Secret as the controller generates it: named and labelled
+// after "<gateway>-<class>", controlled by the Gateway.
+func adminSecret(ns, gw, class string, opts ...func(*corev1.Secret)) *corev1.Secret {
+	instance := gw + "-" + class
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: ns, Name: instance + AdminSecretSuffix,
+			Labels: map[string]string{
+				ManagedByLabel: ManagedByValue, GatewayNameLabel: gw,
+				"app.kubernetes.io/name": "kengine", InstanceLabel: instance,
+			},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: gatewayv1.GroupVersion.String(), Kind: "Gateway", Name: gw, UID: "gw-uid", Controller: ptr.To(true),
+			}},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{"intermediate.crt": []byte("cert"), "intermediate.key": []byte("key")},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func TestAdminSecretEventsEnqueueTheirGateway(t *testing.T) {
+	e := newEnv(t)
+	secrets := e.kube.CoreV1().Secrets("infra")
+
+	// Created, edited and deleted, the admin Secret resyncs its Gateway.
+	sec := adminSecret("infra", "gw", "kengine")
+	if _, err := secrets.Create(e.ctx, sec, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect("infra/gw")
+	edited := sec.DeepCopy()
+	edited.ResourceVersion = "2"
+	edited.Data["intermediate.key"] = []byte("tampered")
+	if _, err := secrets.Update(e.ctx, edited, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect("infra/gw")
+	// An edit that strips the labels still resyncs the Gateway, through the old object.
+	unlabelled := edited.DeepCopy()
+	unlabelled.ResourceVersion = "3"
+	unlabelled.Labels = nil
+	if _, err := secrets.Update(e.ctx, unlabelled, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect("infra/gw")
+	if err := secrets.Delete(e.ctx, sec.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect() // the deleted object carried no labels any more
+	if _, err := secrets.Create(e.ctx, sec, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect("infra/gw")
+	if err := secrets.Delete(e.ctx, sec.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect("infra/gw")
+
+	// Look-alikes enqueue nothing; a real one elsewhere enqueues only its own namespace's Gateway.
+	for _, tc := range []struct {
+		name string
+		sec  *corev1.Secret
+		want []string
+	}{
+		{"another namespace", adminSecret("apps", "gw", "kengine"), []string{"apps/gw"}},
+		{"long names shortened with a hash", adminSecret("infra", "gw", "kengine", func(s *corev1.Secret) {
+			s.Labels[InstanceLabel] = "gw-kengine-0a1b2c3d"
+			s.Name = "gw-kengine-0a1b2c3d-admin"
+		}), []string{"infra/gw"}},
+		{"managed-by overridden by infrastructure labels", adminSecret("infra", "gw2", "kengine", func(s *corev1.Secret) {
+			s.Labels[ManagedByLabel] = "someone-else"
+		}), []string{"infra/gw2"}},
+		{"no gateway-name label", adminSecret("infra", "gw3", "kengine", func(s *corev1.Secret) { delete(s.Labels, GatewayNameLabel) }), nil},
+		{"no instance label", adminSecret("infra", "gw4", "kengine", func(s *corev1.Secret) { delete(s.Labels, InstanceLabel) }), nil},
+		{"name without the suffix", adminSecret("infra", "gw5", "kengine", func(s *corev1.Secret) { s.Name = "gw5-kengine" }), nil},
+		{"name of another instance", adminSecret("infra", "gw6", "kengine", func(s *corev1.Secret) { s.Name = "other-admin" }), nil},
+		{"no controller", adminSecret("infra", "gw7", "kengine", func(s *corev1.Secret) { s.OwnerReferences = nil }), nil},
+		{"controlled by another Gateway", adminSecret("infra", "gw8", "kengine", func(s *corev1.Secret) { s.OwnerReferences[0].Name = "other" }), nil},
+		{"controlled by another kind", adminSecret("infra", "gw9", "kengine", func(s *corev1.Secret) {
+			s.OwnerReferences[0].APIVersion, s.OwnerReferences[0].Kind = "apps/v1", "Deployment"
+		}), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := e.kube.CoreV1().Secrets(tc.sec.Namespace).Create(e.ctx, tc.sec, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			outer := e.t
+			e.t = t
+			defer func() { e.t = outer }()
+			e.expect(tc.want...)
+		})
+	}
+}
+
 func TestHandlerSkipsResyncAndUnwrapsTombstones(t *testing.T) {
 	var seen []any
 	h := handlerFor(func(obj any) { seen = append(seen, obj) })

@@ -3,6 +3,7 @@ package informers
 import (
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/sets"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -51,12 +52,19 @@ type Informers struct {
 // New creates informers for the core kinds and the served Gateway API kinds and registers the
 // indexers. Nothing starts until Start. resync is the informers' resync period; resync events
 // that change nothing are dropped by the handlers, so it only bounds how stale a missed event
-// can leave the cache.
-func New(kube kubernetes.Interface, gw gatewayclient.Interface, served ServedKinds, resync time.Duration) (*Informers, error) {
+// can leave the cache. Every informer stores its objects trimmed (see cacheTransform): the
+// Secret cache keeps data only for the Secrets the controller reads, and opts name the
+// controller's own among them.
+func New(kube kubernetes.Interface, gw gatewayclient.Interface, served ServedKinds, resync time.Duration, opts ...Option) (*Informers, error) {
+	o := options{controllerSecrets: sets.New[string]()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	transform := newCacheTransform(o).Transform
 	i := &Informers{
 		Served:         served,
-		kubeFactory:    kubeinformers.NewSharedInformerFactory(kube, resync),
-		gatewayFactory: gatewayinformers.NewSharedInformerFactory(gw, resync),
+		kubeFactory:    kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync, kubeinformers.WithTransform(transform)),
+		gatewayFactory: gatewayinformers.NewSharedInformerFactoryWithOptions(gw, resync, gatewayinformers.WithTransform(transform)),
 	}
 	gwv1 := i.gatewayFactory.Gateway().V1()
 	core := i.kubeFactory.Core().V1()
@@ -88,7 +96,7 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, served ServedKin
 	i.all = append(i.all, classes.Informer(), gateways.Informer(), httpRoutes.Informer(),
 		services.Informer(), slices.Informer(), secrets.Informer(), namespaces.Informer(), configMaps.Informer())
 
-	i.Managed = newManaged(kube, resync)
+	i.Managed = newManaged(kube, resync, transform)
 	i.all = append(i.all, i.Managed.all...)
 
 	if served.Has(KindGRPCRoute) {

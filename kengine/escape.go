@@ -237,3 +237,24 @@ func isPathChar(c byte) bool {
 func isHexDigit(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
+
+// PathToWire returns a path in the form it travels on the wire: every byte a path cannot
+// carry as it is (a space, a brace, "?", "#", "%" that starts no escape, any non-ASCII byte)
+// is percent-encoded, and valid percent-escapes are kept as they are. A Gateway API path such
+// as "/a b/{x}" thus arrives as "/a%20b/%7Bx%7D", which the backend decodes back to what the
+// route said; the result is accepted by EscapePathRegexpReplacement.
+func PathToWire(path string) string {
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case c == '%' && i+2 < len(path) && isHexDigit(path[i+1]) && isHexDigit(path[i+2]):
+			b.WriteByte(c)
+		case c != '%' && isPathChar(c):
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}

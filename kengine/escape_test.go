@@ -295,3 +295,25 @@ func checkPathEscapers(t *testing.T, p string) {
 		t.Fatalf("EscapePathRegexpReplacement(%q) = %q, %v; Go keeps it %v", p, out, err, kept)
 	}
 }
+
+func TestPathToWire(t *testing.T) {
+	for in, want := range map[string]string{
+		"/plain/path":         "/plain/path",
+		"/a b/{env.X}":        "/a%20b/%7Benv.X%7D",
+		"/q?x#y":              "/q%3Fx%23y",
+		"/kept%2Fescape":      "/kept%2Fescape",
+		"/bad%zz":             "/bad%25zz",
+		"/end%4":              "/end%254",
+		"/é":                  "/%C3%A9",
+		"/$1":                 "/$1",
+		"/sub-delims!$&'()*+": "/sub-delims!$&'()*+",
+	} {
+		got := PathToWire(in)
+		if got != want {
+			t.Errorf("PathToWire(%q) = %q, want %q", in, got, want)
+		}
+		if _, err := EscapePathRegexpReplacement(got); err != nil {
+			t.Errorf("EscapePathRegexpReplacement(PathToWire(%q)): %v", in, err)
+		}
+	}
+}

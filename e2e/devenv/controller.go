@@ -18,6 +18,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
@@ -27,15 +28,33 @@ import (
 // DefaultControllerArgs are the controller's flags in the environment, besides --kubeconfig.
 // DEV_CONTROLLER_ARGS replaces them. The metrics and probe servers listen on 127.0.0.1 only:
 // on every address they would take ports 8080 and 8081 from all of 127.0.0.0/8, where the
-// load balancers of Gateways with such listeners live.
+// load balancers of Gateways with such listeners live. --namespace is the namespace whose
+// Roles (manifests/10-rbac.yaml) allow the admin CA Secret; out of cluster it would otherwise
+// depend on whether this machine has a service-account namespace file.
 var DefaultControllerArgs = []string{
 	"--kengine-admin-insecure",
+	"--namespace=" + ControllerNamespace,
 	"--metrics-bind-address=127.0.0.1:8080",
 	"--health-probe-bind-address=127.0.0.1:8081",
 }
 
 // controllerName names the controller's PID and log files.
 const controllerName = "kengine-gateway"
+
+// The controller's identity in the install manifests (manifests/10-rbac.yaml). The
+// environment runs the controller as this ServiceAccount, so that every end-to-end and
+// conformance run proves the manifests' RBAC is enough.
+const (
+	ControllerNamespace      = "kengine-gateway-system"
+	ControllerServiceAccount = "kengine-gateway"
+)
+
+// ControllerKubeconfig is the kubeconfig the controller runs with (see
+// writeControllerKubeconfig). It holds the admin's credentials, so it lives with them in
+// .dev/pki, which make dev-down removes.
+func (e *Env) ControllerKubeconfig() string {
+	return filepath.Join(e.pkiDir(), "kengine-gateway.kubeconfig")
+}
 
 // upController applies the install manifests, runs the controller out of cluster, applies the
 // example, waits until the example's route answers through its Gateway and writes .dev/try.
@@ -142,7 +161,10 @@ func (e *Env) startController(ctx context.Context, opts UpOptions) error {
 	if args == nil {
 		args = DefaultControllerArgs
 	}
-	argv := append([]string{e.ControllerBinary(), "--kubeconfig=" + e.Kubeconfig()}, args...)
+	if err := e.writeControllerKubeconfig(ctx); err != nil {
+		return err
+	}
+	argv := append([]string{e.ControllerBinary(), "--kubeconfig=" + e.ControllerKubeconfig()}, args...)
 	return e.start(ctx, component{
 		name: controllerName,
 		argv: argv,
@@ -154,6 +176,49 @@ func (e *Env) startController(ctx context.Context, opts UpOptions) error {
 		timeout:         60 * time.Second,
 		restartOnChange: true,
 	})
+}
+
+// writeControllerKubeconfig writes ControllerKubeconfig: the admin kubeconfig with its user
+// impersonating the controller's ServiceAccount. The API server authenticates the admin's
+// client certificate, checks that the admin may impersonate (system:masters may), then
+// authorizes every request as system:serviceaccount:<namespace>:<name> with the groups of a
+// ServiceAccount (system:serviceaccounts, system:serviceaccounts:<namespace>,
+// system:authenticated): the RBAC the controller gets in a cluster, without a token to mint
+// or renew. The ServiceAccount must exist (the manifests are applied first): impersonation
+// would work without it, but a renamed ServiceAccount would then show up only as forbidden
+// errors in the controller's log.
+func (e *Env) writeControllerKubeconfig(ctx context.Context) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	if _, err := c.CoreV1().ServiceAccounts(ControllerNamespace).Get(ctx, ControllerServiceAccount, metav1.GetOptions{}); err != nil {
+		return fmt.Errorf("the controller runs as ServiceAccount %s/%s, which manifests/10-rbac.yaml must create: %w", ControllerNamespace, ControllerServiceAccount, err)
+	}
+	cfg, err := clientcmd.LoadFromFile(e.Kubeconfig())
+	if err != nil {
+		return err
+	}
+	current, ok := cfg.Contexts[cfg.CurrentContext]
+	if !ok {
+		return fmt.Errorf("%s: no current context", e.Kubeconfig())
+	}
+	admin, ok := cfg.AuthInfos[current.AuthInfo]
+	if !ok {
+		return fmt.Errorf("%s: no user %q", e.Kubeconfig(), current.AuthInfo)
+	}
+	cluster, ok := cfg.Clusters[current.Cluster]
+	if !ok {
+		return fmt.Errorf("%s: no cluster %q", e.Kubeconfig(), current.Cluster)
+	}
+	user := admin.DeepCopy()
+	user.Impersonate = "system:serviceaccount:" + ControllerNamespace + ":" + ControllerServiceAccount
+	out := clientcmdapi.NewConfig()
+	out.Clusters[current.Cluster] = cluster
+	out.AuthInfos[controllerName] = user
+	out.Contexts[controllerName] = &clientcmdapi.Context{Cluster: current.Cluster, AuthInfo: controllerName}
+	out.CurrentContext = controllerName
+	return clientcmd.WriteToFile(*out, e.ControllerKubeconfig())
 }
 
 // probeAddress is where the controller serves /readyz: its --health-probe-bind-address, on

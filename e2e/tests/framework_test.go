@@ -301,10 +301,11 @@ func waitProgrammed(t *testing.T, ns, name string) (*gatewayv1.Gateway, string) 
 
 // echoResponse is what the echo server answers.
 type echoResponse struct {
-	Path      string `json:"path"`
-	Host      string `json:"host"`
-	Namespace string `json:"namespace"`
-	Pod       string `json:"pod"`
+	Path      string              `json:"path"`
+	Host      string              `json:"host"`
+	Namespace string              `json:"namespace"`
+	Pod       string              `json:"pod"`
+	Headers   map[string][]string `json:"headers"`
 }
 
 // response is one answer through a Gateway.
@@ -338,6 +339,11 @@ func get(addr, host, path string) (response, error) {
 		return response{}, err
 	}
 	defer resp.Body.Close()
+	return readEcho(resp)
+}
+
+// readEcho reads a response and, when the echo server answered, what it reports.
+func readEcho(resp *http.Response) (response, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return response{}, err

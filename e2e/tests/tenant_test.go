@@ -1,0 +1,184 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// TestHostileTenant plays, as a route author in a second namespace, every attack of the tenant
+// isolation issue against a Gateway shared with a victim tenant: reaching the proxy's admin or
+// the metadata address through a backend, and values meant to make Kengine refuse the
+// Gateway's config or wedge its version. Each attack must be refused in its own status, and
+// the victim's routes must keep being programmed and served.
+func TestHostileTenant(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	victim := newNamespace(t)
+	attacker := newNamespace(t)
+	createEcho(t, victim, "victim", 1)
+	createEcho(t, attacker, "attacker", 1)
+	createGateway(t, victim, "shared", func(g *gatewayv1.Gateway) {
+		g.Spec.Listeners = []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: 80,
+			AllowedRoutes: &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{From: ptr.To(gatewayv1.NamespacesFromAll)}}}}
+	})
+	sharedParent := func(r *gatewayv1.HTTPRoute) *gatewayv1.HTTPRoute {
+		r.Spec.ParentRefs[0].Namespace = ptr.To(gatewayv1.Namespace(victim))
+		return r
+	}
+	createRoute(t, newRoute(victim, "victim", "shared", []string{"victim.example"}, "victim"))
+	_, addr := waitProgrammed(t, victim, "shared")
+	addr += ":80"
+	expectBackend(t, addr, "victim.example", "/", victim, "victim")
+	pods := waitReadyPods(t, victim, managedPods("shared"), 1)
+	proxyIP := pods[0].Status.PodIP
+
+	// Backends that would reach the proxy's admin, the proxy itself or the metadata address.
+	for name, target := range map[string]string{"admin-by-name": "localhost", "metadata-by-name": "169.254.169.254"} {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: attacker, Name: name},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: target, Ports: []corev1.ServicePort{{Name: "http", Port: 2019}}}}
+		if _, err := kube.CoreV1().Services(attacker).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, ip := range map[string]string{"admin-by-slice": "127.0.0.1", "proxy-by-slice": proxyIP, "metadata-by-slice": "169.254.169.254"} {
+		selectorless(t, attacker, name, ip, 2019)
+	}
+	for _, name := range []string{"admin-by-name", "metadata-by-name", "admin-by-slice", "proxy-by-slice", "metadata-by-slice"} {
+		r := sharedParent(newRoute(attacker, name, "shared", []string{name + ".attacker.example"}, name))
+		r.Spec.Rules[0].BackendRefs[0].Port = ptr.To(gatewayv1.PortNumber(2019))
+		createRoute(t, r)
+	}
+
+	// Values Kengine would refuse, or read with another meaning, or that would wedge the
+	// version stamp. Each goes in its own route next to a valid rule of the same route.
+	regexPath := func(v string) gatewayv1.HTTPRouteMatch {
+		return gatewayv1.HTTPRouteMatch{Path: &gatewayv1.HTTPPathMatch{Type: ptr.To(gatewayv1.PathMatchRegularExpression), Value: ptr.To(v)}}
+	}
+	badRules := map[string]gatewayv1.HTTPRouteRule{
+		"unterminated-quote": {Matches: []gatewayv1.HTTPRouteMatch{regexPath(`/q\Q`)}},
+		"costly-regex":       {Matches: []gatewayv1.HTTPRouteMatch{regexPath(`((((a{10}){10}){10}){10})`)}},
+		"remove-every-header": {Filters: []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestHeaderModifier,
+			RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Remove: []string{"*"}}}}},
+		"timeouts": {Timeouts: &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("1s"))}},
+	}
+	for name, bad := range badRules {
+		r := sharedParent(newRoute(attacker, name, "shared", []string{name + ".attacker.example"}, "attacker"))
+		bad.BackendRefs = r.Spec.Rules[0].BackendRefs
+		r.Spec.Rules[0].Matches = []gatewayv1.HTTPRouteMatch{{Path: &gatewayv1.HTTPPathMatch{Type: ptr.To(gatewayv1.PathMatchPathPrefix), Value: ptr.To("/good")}}}
+		r.Spec.Rules = append(r.Spec.Rules, bad)
+		createRoute(t, r)
+	}
+	punycode := sharedParent(newRoute(attacker, "punycode", "shared", []string{"xn--0.attacker.example"}, "attacker"))
+	createRoute(t, punycode)
+	// A header match on the old version placeholder, and placeholders that would read the
+	// pod's environment: accepted, and meaning exactly what they say.
+	literal := sharedParent(newRoute(attacker, "literal", "shared", []string{"literal.attacker.example"}, "attacker"))
+	literal.Spec.Rules[0].Matches = []gatewayv1.HTTPRouteMatch{{Headers: []gatewayv1.HTTPHeaderMatch{{Name: "X-Zeros", Value: strings.Repeat("0", 64)}}}}
+	literal.Spec.Rules[0].Filters = []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestHeaderModifier,
+		RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Set: []gatewayv1.HTTPHeader{{Name: "X-Env", Value: "{env.HOME}{file./etc/passwd}"}}}}}
+	createRoute(t, literal)
+
+	// Every attack is refused in its own status.
+	for _, name := range []string{"admin-by-name", "metadata-by-name", "admin-by-slice", "proxy-by-slice", "metadata-by-slice"} {
+		expectParentCondition(t, attacker, name, string(gatewayv1.RouteConditionResolvedRefs), metav1.ConditionFalse, string(gatewayv1.RouteReasonRefNotPermitted))
+		expectStatus(t, addr, name+".attacker.example", "/config/", http.StatusInternalServerError)
+	}
+	for name := range badRules {
+		expectParentCondition(t, attacker, name, string(gatewayv1.RouteConditionPartiallyInvalid), metav1.ConditionTrue, string(gatewayv1.RouteReasonUnsupportedValue))
+		expectBackend(t, addr, name+".attacker.example", "/good", attacker, "attacker")
+	}
+	expectParentCondition(t, attacker, "punycode", string(gatewayv1.RouteConditionAccepted), metav1.ConditionFalse, string(gatewayv1.RouteReasonUnsupportedValue))
+	expectParentCondition(t, attacker, "literal", string(gatewayv1.RouteConditionAccepted), metav1.ConditionTrue, string(gatewayv1.RouteReasonAccepted))
+	eventually(t, waitLong, "the literal route answers with its header as written", func() error {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+		req.Host = "literal.attacker.example"
+		req.Header.Set("X-Zeros", strings.Repeat("0", 64))
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		r, err := readEcho(resp)
+		if err != nil {
+			return err
+		}
+		if got := r.echo.Headers["X-Env"]; len(got) != 1 || got[0] != "{env.HOME}{file./etc/passwd}" {
+			return fmt.Errorf("X-Env arrived as %q", got)
+		}
+		return nil
+	})
+
+	// The victim keeps converging: a new route is served within seconds, and the Gateway
+	// stays Programmed.
+	start := time.Now()
+	createRoute(t, newRoute(victim, "victim-new", "shared", []string{"new.victim.example"}, "victim"))
+	expectBackend(t, addr, "new.victim.example", "/", victim, "victim")
+	t.Logf("the victim's new route was served %s after it was created", time.Since(start).Round(time.Millisecond))
+	if d := time.Since(start); d > waitShort {
+		t.Errorf("the victim's new route took %s", d)
+	}
+	waitProgrammed(t, victim, "shared")
+
+	// No retry storm: once converged, the pod is not reloaded over and over.
+	before := len(configLoads(t, &pods[0]))
+	time.Sleep(10 * time.Second)
+	if n := len(configLoads(t, &pods[0])) - before; n > 2 {
+		t.Errorf("%d config loads in 10 s of quiet: the controller keeps retrying", n)
+	}
+}
+
+// selectorless creates a Service without a selector and an EndpointSlice, written by hand as
+// any namespace owner can, that sends it to ip:port.
+func selectorless(t *testing.T, ns, name, ip string, port int32) {
+	t.Helper()
+	ctx := ctxFor(t)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: port}}}}
+	if _, err := kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	family := discoveryv1.AddressTypeIPv4
+	if net.ParseIP(ip).To4() == nil {
+		family = discoveryv1.AddressTypeIPv6
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: name + "-hand", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		AddressType: family,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(port), Protocol: ptr.To(corev1.ProtocolTCP)}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+	}
+	if _, err := kube.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expectParentCondition waits until the route's only parent entry has the condition.
+func expectParentCondition(t *testing.T, ns, route, typ string, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	eventually(t, waitLong, fmt.Sprintf("HTTPRoute %s/%s %s=%s (%s)", ns, route, typ, status, reason), func() error {
+		r, err := gwc.GatewayV1().HTTPRoutes(ns).Get(context.Background(), route, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if len(r.Status.Parents) != 1 {
+			return fmt.Errorf("parents %+v", r.Status.Parents)
+		}
+		c := meta.FindStatusCondition(r.Status.Parents[0].Conditions, typ)
+		if c == nil || c.Status != status || c.Reason != reason || c.ObservedGeneration != r.Generation {
+			return fmt.Errorf("%s", conditionString(c))
+		}
+		return nil
+	})
+}
