@@ -10,13 +10,13 @@ import (
 
 // Route authors are tenants, and every Kengine pod compiles their regular expressions with Go's
 // regexp and runs them on every request. RE2 is linear in the input, but the constant is the
-// compiled program: in the worst case every instruction is live at every input byte. These
-// limits keep the worst accepted pattern under 1 ms per match on a 4 KB input, whichever of
-// Go's engines runs it.
+// compiled program: in the worst case every instruction that follows a loop is live at every
+// input byte. These limits keep the worst accepted pattern under 1 ms per match on a 4 KB
+// input, whichever of Go's engines runs it, and its memory bounded.
 //
-// Measured by regexcost_bench_test.go (see the command at its top) on a 2-core AMD EPYC VM
-// (nproc 2), go1.26.8 linux/amd64, shared with other builds (load average 8-20); times are the
-// benchmark thread's CPU time, best of 3.
+// Measured by regexcost_bench_test.go (the command is at its top) on a 2-core AMD EPYC VM
+// (nproc 2), go1.26.8 linux/amd64, shared with other builds (load average 8-16); times are the
+// benchmark thread's CPU time per FindStringSubmatch, the best of 11 runs of 20 matches.
 const (
 	// maxRegexpLength bounds the pattern's text, which drives memory more than the program
 	// does: "[a\PL\PL…]" is one instruction, but Parse appends ~660 ranges per \PL before
@@ -25,22 +25,29 @@ const (
 	// at 1024 bytes it was 10.6 MB and 2.2 MB.
 	maxRegexpLength = 128
 
-	// maxRegexpProgram bounds the compiled program, wrapper included, for memory and for the
-	// controller's own work: Parse admits programs of millions of instructions, and
-	// regexpCost lets instructions that run at most a few times each cost almost nothing, so
-	// the cost budget alone does not bound the program's size. At this limit the compiled
-	// program keeps under 20 KB, and a match's state (pooled per concurrent match) stays
-	// under 0.5 MB.
+	// maxRegexpProgram bounds the compiled program, wrapper included. regexpCost charges
+	// instructions that run only a few times per match almost nothing, so it does not bound
+	// the program's size; this does, for memory and for the controller's own work (Parse
+	// admits programs of millions of instructions). At this limit the compiled program keeps
+	// at most 23 KB (plus the class tables maxRegexpLength bounds), but regexp.Compile
+	// allocates up to 3.4 MB for one-pass analysis when the program holds sixty optional
+	// 1,600-range classes. The state of one match, which regexp pools per concurrent match,
+	// reaches 2.1 MB on 4 KB for "(?:(a)|(a)|(a)|(a))*!" (the backtracker's job stack, one
+	// entry per alternative tried and group entered); Go bounds it for any program, as it
+	// backtracks only while instructions × input bytes ≤ 256 Ki, and runs the pike VM
+	// (under 20 KB) beyond.
 	maxRegexpProgram = 128
 
-	// maxRegexpCost bounds regexpCost, the work per input byte in units of a quarter of
-	// what the pike VM spends on a plain instruction (~7 ns here). The worst accepted pattern
-	// of each family in regexcost_bench_test.go takes at most 0.7 ms per FindStringSubmatch
-	// on 4 KB (pike VM, fold-case literals; the backtracker ~0.5 ms); a ".*" chain 0.6 ms.
+	// maxRegexpCost bounds regexpCost, the work per input byte, in quarters of what the pike
+	// VM spends on a plain instruction. The most expensive unit is a plain one in a chain of
+	// ".*" run by the pike VM: 6.7-6.8 µs per 4 KB match, so 0.62 ms for the worst accepted
+	// such pattern (93 units) and 0.66 ms at the limit; the backtracker takes at most 0.53 ms,
+	// and classes, case folding and captures at most 5.6 µs per unit. Ordinary route patterns
+	// cost 5 to 73: "/api/v[0-9]+/.*" 34, "[a-z]+\.example\.com" 69, a UUID 5.
 	maxRegexpCost = 96
 
-	// costInputBytes is the input size maxRegexpCost is stated for: instructions that are
-	// live at a bounded number of positions have their total work spread over it.
+	// costInputBytes is the input size maxRegexpCost is stated for: the work of instructions
+	// that run at a bounded number of offsets is spread over it.
 	costInputBytes = 4096
 )
 
@@ -84,9 +91,10 @@ func checkRegexpCost(pattern string) error {
 // weight. When the program is anchored at the start of the text (the "^" of the wrapper), the
 // engines only start there, so any other instruction is live at most at the offsets that
 // loop-free paths reach it at; its weight times the number of those offsets is spread over
-// costInputBytes. Without that anchor every instruction counts in full.
+// costInputBytes. The pike VM still tries Start at every byte, up to the "^" that fails there.
+// Without that anchor every instruction counts in full.
 func regexpCost(prog *syntax.Prog) int {
-	copyCost := (prog.NumCap/2 - 1 + 3) / 4 // per group beyond the whole match, ceil(groups/4)
+	copyCost := (prog.NumCap/2 - 1) / groupsPerCopyUnit // groups beyond the whole match
 	n := len(prog.Inst)
 
 	// Kahn's algorithm from Start: an instruction is taken once all its predecessors are, so
@@ -109,7 +117,7 @@ func regexpCost(prog *syntax.Prog) int {
 	}
 	lo, hi := make([]int, n), make([]int, n) // offsets into each taken instruction
 	for pc := range lo {
-		lo[pc], hi[pc] = n, -1
+		lo[pc], hi[pc] = n, -1 // no offset yet; a program of n instructions reaches < n
 	}
 	lo[prog.Start], hi[prog.Start] = 0, 0
 	taken := make([]bool, n)
@@ -134,14 +142,25 @@ func regexpCost(prog *syntax.Prog) int {
 		}
 	}
 
+	everyByte := make([]bool, n)
 	anchored := prog.StartCond()&syntax.EmptyBeginText != 0
+	if anchored {
+		for pc := uint32(prog.Start); ; pc = prog.Inst[pc].Out { // StartCond's walk
+			everyByte[pc] = true
+			i := &prog.Inst[pc]
+			if i.Op == syntax.InstEmptyWidth && syntax.EmptyOp(i.Arg)&syntax.EmptyBeginText != 0 ||
+				i.Op != syntax.InstEmptyWidth && i.Op != syntax.InstCapture && i.Op != syntax.InstNop {
+				break
+			}
+		}
+	}
 	perByte, once := 0, 0
 	for pc := range prog.Inst {
 		if !reached[pc] {
 			continue
 		}
 		w := instWeight(&prog.Inst[pc], copyCost)
-		if anchored && taken[pc] {
+		if anchored && taken[pc] && !everyByte[pc] {
 			once += w * (hi[pc] - lo[pc] + 1)
 		} else {
 			perByte += w
@@ -167,7 +186,8 @@ func instSuccessors(i *syntax.Inst) []uint32 {
 const (
 	plainWeight = 4 // alt, capture, empty-width, nop, match and one-rune instructions
 	// groupsPerCopyUnit: each live rune or match instruction copies 2 ints per capture group
-	// each byte; 4 groups measured ≤ 0.6 units, 16 groups ≤ 2.8, 48 groups ≤ 5.
+	// (and 2 for the whole match) each byte, so it costs one more unit per this many groups.
+	// Measured: 1-3 groups within noise, 4-7 ≤ 0.8 units, 8 1.9, 16 2.3-2.8, 48 5.
 	groupsPerCopyUnit = 4
 )
 
@@ -184,11 +204,12 @@ func instWeight(i *syntax.Inst, copyCost int) int {
 	}
 }
 
-// runeClassWeight prices Inst.MatchRune for an InstRune: a class scans up to four ranges and
-// binary-searches more, one unit per level (measured: ~0.3 per level on repeated runes, up to
-// ~0.7 on random ones); a single rune with case folding walks its orbit with unicode.SimpleFold,
-// which is a table lookup for ASCII, one binary search for the runes of orbits longer than two
-// (unicode's caseOrbit table) and up to three for the others.
+// runeClassWeight prices Inst.MatchRune for an InstRune. A class scans up to four ranges and
+// binary-searches more: one unit per level (measured 0.3 per level on repeated runes, 0.65 on
+// random ones). A single rune with case folding walks its orbit with unicode.SimpleFold, which
+// is a table lookup for ASCII, one binary search for the runes of orbits longer than two
+// (unicode's caseOrbit table) and up to three for the others: measured (?i)b 6.8 units,
+// (?i)k 10.8, (?i)θ 19.6, (?i)Ꚏ 20.4; charged 8, 13, 24, 22.
 func runeClassWeight(i *syntax.Inst) int {
 	if len(i.Rune) != 1 {
 		return plainWeight + bits.Len(uint(len(i.Rune)/2))
