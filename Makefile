@@ -24,10 +24,20 @@ kengine: $(KENGINE_BIN) ## Build the Kengine-compatible test server (Caddy v2.11
 $(KENGINE_BIN): e2e/tools/kengine/go.mod e2e/tools/kengine/go.sum e2e/tools/kengine/main.go
 	cd e2e/tools/kengine && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(KENGINE_BIN) .
 
+# The fuzz target's oracle is a real Kengine: every config rendered from admissible Gateway API
+# objects must be accepted by it. make test fuzzes briefly; make fuzz runs longer.
+FUZZ_TARGET := FuzzRenderAcceptedByKengine
+FUZZTIME    ?= 10m
+
 .PHONY: test
-test: kengine ## Run unit tests and the integration tests against a real Kengine process
+test: kengine ## Run unit tests, the integration tests against a real Kengine process and a short fuzz run
 	$(GO) test -race ./...
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -race -count=1 ./...
+	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -run '^$$' -fuzz '^$(FUZZ_TARGET)$$' -fuzztime 20s -parallel 2 .
+
+.PHONY: fuzz
+fuzz: kengine ## Fuzz translate and render against a real Kengine for FUZZTIME (default 10m); new failures land in e2e/integration/testdata/fuzz
+	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -run '^$$' -fuzz '^$(FUZZ_TARGET)$$' -fuzztime $(FUZZTIME) -parallel 2 .
 
 .PHONY: bench
 bench: ## Run the render benchmark (5,000 HTTPRoutes)
