@@ -265,6 +265,13 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	start := func(ctx context.Context) error {
+		if managed.PKI != nil {
+			// A standby replica loaded the CA when it started; the leader before it may have
+			// rotated the client CA since.
+			if err := managed.PKI.Reload(ctx); err != nil {
+				return err
+			}
+		}
 		inf.Start(ctx.Done())
 		defer inf.Shutdown()
 		go func() {
@@ -342,7 +349,7 @@ func runWithLeaderElection(ctx context.Context, kube kubernetes.Interface, o *op
 	ns := o.leaderElectionNS
 	if ns == "" {
 		if data, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
-			ns = string(data)
+			ns = strings.TrimSpace(string(data))
 		} else {
 			ns = "kengine-gateway-system"
 		}

@@ -127,6 +127,20 @@ func LoadAdminPKI(ctx context.Context, kube kubernetes.Interface, o AdminPKIOpti
 	return p, nil
 }
 
+// Reload reads the CA Secret again. Another controller replica may have rotated or unpinned
+// the client CA since this one loaded it: a replica that becomes the leader, and the leader at
+// every resync, reload so that they never pin, or present, a client CA the Secret has left.
+func (p *AdminPKI) Reload(ctx context.Context) error {
+	sec, err := p.kube.CoreV1().Secrets(p.namespace).Get(ctx, p.name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading the admin CA Secret %s/%s: %w", p.namespace, p.name, err)
+	}
+	if err := p.loadSecret(sec); err != nil {
+		return fmt.Errorf("admin CA Secret %s/%s: %w", p.namespace, p.name, err)
+	}
+	return nil
+}
+
 func (p *AdminPKI) newCASecret() (*corev1.Secret, error) {
 	now := p.now()
 	root, err := newCA("kengine-gateway admin root", now, rootLifetime, nil, nil, nil)

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"reflect"
 	"testing"
 	"time"
 
@@ -141,5 +142,32 @@ func TestClientCertificateFollowsTheServersCAs(t *testing.T) {
 	pick, _ = p.clientCertificate(&tls.CertificateRequestInfo{Version: tls.VersionTLS13})
 	if string(pick.Leaf.RawIssuer) == string(oldIssuer) {
 		t.Error("by default the current CA's leaf is presented")
+	}
+}
+
+// A standby replica that loaded the CA before the leader rotated it pins and presents the new
+// client CA once it reloads, as it does when it becomes the leader.
+func TestStandbyReplicaReloadsARotatedClientCA(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	leader, kube := testPKI(t, clock)
+	standby, err := LoadAdminPKI(context.Background(), kube, AdminPKIOptions{Namespace: "sys", Name: "ca", Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leader.RotateClientCA(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leader.UnpinPreviousClientCA(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(standby.PinnedClientCAs(), leader.PinnedClientCAs()) {
+		t.Fatal("test set-up: the standby should still hold the old pins")
+	}
+	if err := standby.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := standby.PinnedClientCAs(), leader.PinnedClientCAs(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after reload the standby pins %v, want the leader's %v", got, want)
 	}
 }

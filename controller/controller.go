@@ -166,6 +166,9 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 // resync rotates the admin client CA when due and re-checks every Gateway against its pods.
 func (c *Controller) resync(ctx context.Context) {
 	if pki := c.opts.Managed.PKI; pki != nil {
+		if err := pki.Reload(ctx); err != nil {
+			klog.FromContext(ctx).Error(err, "Reloading the admin CA; keeping the one in memory")
+		}
 		if rotated, err := pki.RotateClientCA(ctx, false); err != nil {
 			klog.FromContext(ctx).Error(err, "Rotating the admin client CA")
 		} else if rotated {
