@@ -20,12 +20,6 @@ func pathRegexpPattern(value string) string { return "^(?:" + value + ")$" }
 // headerRegexpPattern is the pattern Kengine compiles for a RegularExpression header match.
 func headerRegexpPattern(value string) string { return "^(?:" + value + ")$" }
 
-// checkRegexp checks a pattern exactly as Kengine will compile it (wrapped), with the cost
-// limits that keep one tenant's expression from exhausting the proxy.
-func checkRegexp(pattern string) error {
-	return checkRegexpCost(pattern)
-}
-
 // checkHostname checks a Gateway API hostname the way Kengine's host matcher provisions it
 // (golang.org/x/net/idna ToASCII; modules/caddyhttp MatchHost.Provision): a label such as
 // "xn--0" that is not valid punycode makes Kengine refuse the whole config. A wildcard is

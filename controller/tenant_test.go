@@ -196,13 +196,13 @@ func TestTranslateDropsOnlyTheBadRule(t *testing.T) {
 			RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Remove: []string{"*"}}}}, backend("", "web", 80, 1)), "wildcard"},
 		{"a query value Kengine reads as a wildcard", rule([]gatewayv1.HTTPRouteMatch{{Path: pathPrefix("/q").Path,
 			QueryParams: []gatewayv1.HTTPQueryParamMatch{{Name: "q", Value: "*"}}}}, nil, backend("", "web", 80, 1)), "'*'"},
-		{"timeouts, not implemented", func(r *gatewayv1.HTTPRoute) {
+		{"timeouts, refused until supported", func(r *gatewayv1.HTTPRoute) {
 			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.HTTPRouteRule{Timeouts: &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("1s"))}})
 		}, "timeouts"},
-		{"retry, not implemented", func(r *gatewayv1.HTTPRoute) {
+		{"retry, refused until supported", func(r *gatewayv1.HTTPRoute) {
 			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.HTTPRouteRule{Retry: &gatewayv1.HTTPRouteRetry{Attempts: ptr.To(2)}})
 		}, "retry"},
-		{"sessionPersistence, not implemented", func(r *gatewayv1.HTTPRoute) {
+		{"sessionPersistence, refused until supported", func(r *gatewayv1.HTTPRoute) {
 			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.HTTPRouteRule{SessionPersistence: &gatewayv1.SessionPersistence{}})
 		}, "sessionPersistence"},
 	}

@@ -308,7 +308,7 @@ func validateMatch(m gatewayv1.HTTPRouteMatch) error {
 	switch *m.Path.Type {
 	case gatewayv1.PathMatchExact, gatewayv1.PathMatchPathPrefix:
 	case gatewayv1.PathMatchRegularExpression:
-		if err := checkRegexp(pathRegexpPattern(*m.Path.Value)); err != nil {
+		if err := checkRegexpCost(pathRegexpPattern(*m.Path.Value)); err != nil {
 			return fmt.Errorf("path regular expression: %v", err)
 		}
 	default:
@@ -316,7 +316,7 @@ func validateMatch(m gatewayv1.HTTPRouteMatch) error {
 	}
 	for _, h := range m.Headers {
 		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
-			if err := checkRegexp(headerRegexpPattern(h.Value)); err != nil {
+			if err := checkRegexpCost(headerRegexpPattern(h.Value)); err != nil {
 				return fmt.Errorf("header %s regular expression: %v", h.Name, err)
 			}
 		}
