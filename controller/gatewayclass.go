@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/pkg/features"
@@ -85,24 +84,23 @@ func (c *Controller) syncGatewayClass(ctx context.Context, name string) error {
 		condition(gatewayv1.GatewayClassConditionStatusSupportedVersion, true, gatewayv1.GatewayClassReasonSupportedVersion, "Gateway API v1.6 is supported", gc.Generation),
 	}
 	feats := c.supportedFeatures()
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	client := c.gateway.GatewayV1().GatewayClasses()
+	return updateStatus(ctx, gc, func(gc *gatewayv1.GatewayClass) (*gatewayv1.GatewayClass, bool) {
 		if !classStatusChanged(gc, desired, feats) {
-			return nil
+			return nil, false
 		}
 		upd := gc.DeepCopy()
 		upd.Status.Conditions = mergeConditions(gc.Status.Conditions, desired, metav1.NewTime(c.opts.Now()))
 		upd.Status.SupportedFeatures = feats
-		_, err := c.gateway.GatewayV1().GatewayClasses().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) {
-			fresh, getErr := c.gateway.GatewayV1().GatewayClasses().Get(ctx, name, metav1.GetOptions{})
-			if getErr == nil {
-				gc = fresh
-			}
-		}
+		return upd, true
+	}, func(ctx context.Context, upd *gatewayv1.GatewayClass) error {
+		_, err := client.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 		if err == nil {
 			klog.FromContext(ctx).V(2).Info("Updated GatewayClass status")
 		}
 		return err
+	}, func(ctx context.Context) (*gatewayv1.GatewayClass, error) {
+		return client.Get(ctx, name, metav1.GetOptions{})
 	})
 }
 

@@ -7,11 +7,9 @@ import (
 	"reflect"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -94,9 +92,10 @@ func truncate(s string) string {
 }
 
 func (c *Controller) writeGatewayStatus(ctx context.Context, gw *gatewayv1.Gateway, desired gatewayv1.GatewayStatus) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	client := c.gateway.GatewayV1().Gateways(gw.Namespace)
+	return updateStatus(ctx, gw, func(gw *gatewayv1.Gateway) (*gatewayv1.Gateway, bool) {
 		if !gatewayStatusChanged(gw.Status, desired) {
-			return nil
+			return nil, false
 		}
 		now := metav1.NewTime(c.opts.Now())
 		upd := gw.DeepCopy()
@@ -113,19 +112,15 @@ func (c *Controller) writeGatewayStatus(ctx context.Context, gw *gatewayv1.Gatew
 			l.Conditions = withTransitionTimes(old, l.Conditions, now)
 			upd.Status.Listeners[i] = l
 		}
-		_, err := c.gateway.GatewayV1().Gateways(gw.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil // deleted meanwhile; nothing to report on
-		}
-		if apierrors.IsConflict(err) {
-			if fresh, getErr := c.gateway.GatewayV1().Gateways(gw.Namespace).Get(ctx, gw.Name, metav1.GetOptions{}); getErr == nil {
-				gw = fresh
-			}
-		}
+		return upd, true
+	}, func(ctx context.Context, upd *gatewayv1.Gateway) error {
+		_, err := client.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 		if err == nil {
 			klog.FromContext(ctx).V(2).Info("Updated Gateway status")
 		}
 		return err
+	}, func(ctx context.Context) (*gatewayv1.Gateway, error) {
+		return client.Get(ctx, gw.Name, metav1.GetOptions{})
 	})
 }
 
@@ -150,24 +145,20 @@ func gatewayStatusChanged(existing, desired gatewayv1.GatewayStatus) bool {
 // writeHTTPRouteStatus replaces this Gateway's entries in a route's status.parents and keeps
 // every other entry (other Gateways, other controllers).
 func (c *Controller) writeHTTPRouteStatus(ctx context.Context, gw *gatewayv1.Gateway, rs RouteStatus) error {
-	route := rs.Route
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	client := c.gateway.GatewayV1().HTTPRoutes(rs.Route.Namespace)
+	return updateStatus(ctx, rs.Route, func(route *gatewayv1.HTTPRoute) (*gatewayv1.HTTPRoute, bool) {
 		parents, changed := c.mergeRouteParents(route.Status.Parents, route.Namespace, gw, rs.Parents)
 		if !changed {
-			return nil
+			return nil, false
 		}
 		upd := route.DeepCopy()
 		upd.Status.Parents = parents
-		_, err := c.gateway.GatewayV1().HTTPRoutes(route.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) {
-			if fresh, getErr := c.gateway.GatewayV1().HTTPRoutes(route.Namespace).Get(ctx, route.Name, metav1.GetOptions{}); getErr == nil {
-				route = fresh
-			}
-		}
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
+		return upd, true
+	}, func(ctx context.Context, upd *gatewayv1.HTTPRoute) error {
+		_, err := client.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 		return err
+	}, func(ctx context.Context) (*gatewayv1.HTTPRoute, error) {
+		return client.Get(ctx, rs.Route.Name, metav1.GetOptions{})
 	})
 }
 
