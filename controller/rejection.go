@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -21,7 +22,8 @@ import (
 // finds the objects the refusal depends on by loading trial configs on the refusing pod
 // (group testing, suspecting first what changed since the last config every pod accepted),
 // leaves those objects out with Kengine's message in their status, and pushes the rest. An
-// exclusion lasts while the object is unchanged; editing it tries it again.
+// exclusion lasts while the object is unchanged, for at most exclusionRetry; editing it tries it
+// again.
 
 // ObjectRef names a part of a Gateway's config that can be left out on its own: a route, or
 // one of the Gateway's listeners (Kind "Listener", no namespace).
@@ -86,10 +88,16 @@ func fingerprints(s *Snapshot) map[ObjectRef]string {
 	return out
 }
 
+// exclusionRetry is how long an unchanged object stays left out before it is tried again: a
+// refusal may have had a passing cause (a port still held by an old process), and trying
+// again costs one refused load and a few trial loads.
+const exclusionRetry = 10 * time.Minute
+
 // exclusion is an object left out of a Gateway's config.
 type exclusion struct {
 	fingerprint string
 	message     string
+	until       time.Time
 }
 
 // gatewayRejections is what the controller remembers of one Gateway's refused configs.
@@ -107,9 +115,9 @@ type rejectionMemory struct {
 	byGateway map[types.NamespacedName]*gatewayRejections
 }
 
-// excludedFor returns the exclusions of a Gateway that still hold: those whose object has
-// not changed. Exclusions of changed or deleted objects are forgotten.
-func (m *rejectionMemory) excludedFor(gw types.NamespacedName, fps map[ObjectRef]string) map[ObjectRef]string {
+// excludedFor returns the exclusions of a Gateway that still hold at now: those whose object
+// has not changed and that have not expired. The others are forgotten.
+func (m *rejectionMemory) excludedFor(gw types.NamespacedName, fps map[ObjectRef]string, now time.Time) map[ObjectRef]string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := map[ObjectRef]string{}
@@ -118,7 +126,7 @@ func (m *rejectionMemory) excludedFor(gw types.NamespacedName, fps map[ObjectRef
 		return out
 	}
 	for ref, e := range g.excluded {
-		if fps[ref] == e.fingerprint {
+		if fps[ref] == e.fingerprint && now.Before(e.until) {
 			out[ref] = e.message
 		} else {
 			delete(g.excluded, ref)
@@ -150,13 +158,13 @@ func (m *rejectionMemory) recordAccepted(gw types.NamespacedName, fps map[Object
 	m.gateway(gw).accepted = in
 }
 
-// recordExcluded remembers newly excluded objects.
-func (m *rejectionMemory) recordExcluded(gw types.NamespacedName, fps map[ObjectRef]string, excluded map[ObjectRef]string) {
+// recordExcluded remembers newly excluded objects until now+exclusionRetry.
+func (m *rejectionMemory) recordExcluded(gw types.NamespacedName, fps map[ObjectRef]string, excluded map[ObjectRef]string, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	g := m.gateway(gw)
 	for ref, msg := range excluded {
-		g.excluded[ref] = exclusion{fingerprint: fps[ref], message: msg}
+		g.excluded[ref] = exclusion{fingerprint: fps[ref], message: msg, until: now.Add(exclusionRetry)}
 	}
 }
 

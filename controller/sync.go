@@ -85,7 +85,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 		return fmt.Errorf("building snapshot: %w", err)
 	}
 	fps := fingerprints(snap)
-	snap.Excluded = c.rejections.excludedFor(key, fps)
+	snap.Excluded = c.rejections.excludedFor(key, fps, c.opts.Now())
 	// 2. translate
 	topts := TranslateOptions{
 		ControllerName:            gatewayv1.GatewayController(c.opts.ControllerName),
@@ -264,7 +264,7 @@ func (c *Controller) isolateRefusal(ctx context.Context, key types.NamespacedNam
 	if len(bad) == 0 {
 		return nil, fmt.Errorf("every trial config was accepted; the refusal did not repeat")
 	}
-	c.rejections.recordExcluded(key, fps, bad)
+	c.rejections.recordExcluded(key, fps, bad, c.opts.Now())
 	c.metrics.excluded.Add(float64(len(bad)))
 	refs := candidateRefs(bad)
 	names := make([]string, len(refs))

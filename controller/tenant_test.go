@@ -340,10 +340,14 @@ func TestRejectionMemoryForgetsChangedObjects(t *testing.T) {
 	var m rejectionMemory
 	gw := nn("infra", "gw")
 	a, b := RouteRef(informers.KindHTTPRoute, "ns", "a"), RouteRef(informers.KindHTTPRoute, "ns", "b")
-	m.recordExcluded(gw, map[ObjectRef]string{a: "1", b: "1"}, map[ObjectRef]string{a: "refused", b: "refused"})
-	got := m.excludedFor(gw, map[ObjectRef]string{a: "1", b: "2"})
+	now := time.Unix(1000, 0)
+	m.recordExcluded(gw, map[ObjectRef]string{a: "1", b: "1"}, map[ObjectRef]string{a: "refused", b: "refused"}, now)
+	got := m.excludedFor(gw, map[ObjectRef]string{a: "1", b: "2"}, now)
 	if _, ok := got[a]; !ok || len(got) != 1 {
 		t.Errorf("excluded = %v, want only the unchanged a: editing b tries it again", got)
+	}
+	if later := m.excludedFor(gw, map[ObjectRef]string{a: "1", b: "2"}, now.Add(exclusionRetry)); len(later) != 0 {
+		t.Errorf("excluded after %s = %v, want none: an unchanged object is tried again", exclusionRetry, later)
 	}
 	m.recordAccepted(gw, map[ObjectRef]string{a: "1", b: "2"}, got)
 	if acc := m.lastAccepted(gw); acc[b] != "2" || len(acc) != 1 {
