@@ -59,7 +59,7 @@ const maxIsolationLoads = 48
 
 // errBaseRejected means the config is refused even without any route or listener: there is
 // nothing a tenant did to isolate, and the Gateway reports the refusal as it is.
-var errBaseRejected = errors.New("Kengine refuses the config even without any route or listener")
+var errBaseRejected = errors.New("the config is refused even without any route or listener")
 
 // fingerprints identifies the content of every object that can be left out, so that an
 // exclusion lasts only while its object is unchanged, and so that isolation suspects first
@@ -220,12 +220,13 @@ func isolateRejection(ctx context.Context, try trialFunc, refusal string, all []
 		}
 		return m
 	}
-	ok, msg, err := try(ctx, without(suspects))
+	ok, _, err := try(ctx, without(suspects))
 	loads++
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
+		var msg string
 		suspects = append(suspects, rest...)
 		sortRefs(suspects)
 		if ok, msg, err = try(ctx, without(suspects)); err != nil {

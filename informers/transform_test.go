@@ -22,7 +22,7 @@ import (
 const lastApplied = corev1.LastAppliedConfigAnnotation
 
 // managedFields is what the API server adds to every object it returns.
-var managedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{}}`)}}}
+var managedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: metav1.NewFieldsV1(`{"f:data":{}}`)}}
 
 // fullSecret is a Secret as a watch delivers it: data, annotations (kubectl's last-applied
 // copy included, which repeats the data) and managedFields.
