@@ -13,12 +13,9 @@ import (
 // translate accepts can never make a pod reject the whole config (and stall every other
 // tenant of the Gateway). Render builds those forms with the same functions.
 
-// pathRegexpPattern is the pattern Kengine compiles for a RegularExpression path match: the
-// route's expression must match the whole path.
-func pathRegexpPattern(value string) string { return "^(?:" + value + ")$" }
-
-// headerRegexpPattern is the pattern Kengine compiles for a RegularExpression header match.
-func headerRegexpPattern(value string) string { return "^(?:" + value + ")$" }
+// wholeValuePattern is the pattern Kengine compiles for a RegularExpression path or header
+// match: the route's expression must match the whole value.
+func wholeValuePattern(value string) string { return "^(?:" + value + ")$" }
 
 // checkHostname checks a Gateway API hostname the way Kengine's host matcher provisions it
 // (golang.org/x/net/idna ToASCII; modules/caddyhttp MatchHost.Provision): a label such as

@@ -261,7 +261,7 @@ func matcherFor(m gatewayv1.HTTPRouteMatch) (ms kengine.MatcherSet, any bool, er
 			ms.PathRegexp = &kengine.RegexpMatcher{Pattern: "^" + regexp.QuoteMeta(trimmed) + "(/.*)?$"}
 		}
 	case gatewayv1.PathMatchRegularExpression:
-		ms.PathRegexp = &kengine.RegexpMatcher{Pattern: pathRegexpPattern(value)}
+		ms.PathRegexp = &kengine.RegexpMatcher{Pattern: wholeValuePattern(value)}
 	}
 	any = ms.PathRegexp != nil
 	for _, h := range m.Headers {
@@ -274,7 +274,7 @@ func matcherFor(m gatewayv1.HTTPRouteMatch) (ms kengine.MatcherSet, any bool, er
 		}
 		pattern := "^" + regexp.QuoteMeta(h.Value) + "$"
 		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
-			pattern = headerRegexpPattern(h.Value)
+			pattern = wholeValuePattern(h.Value)
 		}
 		ms.HeaderRegexp[name] = &kengine.RegexpMatcher{Pattern: pattern}
 		any = true

@@ -53,6 +53,10 @@ type TranslateOptions struct {
 	// AllowLoopbackBackends admits loopback backend addresses. Only tests whose backends run
 	// on the host's loopback set it; the controller never does.
 	AllowLoopbackBackends bool
+
+	// addressPolicy is built by Translate, once per Gateway, from the snapshot's proxy
+	// addresses and AllowLoopbackBackends.
+	addressPolicy backendAddressPolicy
 }
 
 // listener is translate's working state for one Gateway listener.
@@ -69,6 +73,7 @@ type listener struct {
 // Translate turns a snapshot into a model and status. It never fails: whatever is invalid is
 // reported in status and left out of the model, so one bad object cannot take down the rest.
 func Translate(s *Snapshot, opts TranslateOptions) *Translation {
+	opts.addressPolicy = newBackendAddressPolicy(s.ProxyAddresses, opts.AllowLoopbackBackends)
 	gw := s.Gateway
 	gen := gw.Generation
 	t := &Translation{

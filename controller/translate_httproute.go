@@ -308,7 +308,7 @@ func validateMatch(m gatewayv1.HTTPRouteMatch) error {
 	switch *m.Path.Type {
 	case gatewayv1.PathMatchExact, gatewayv1.PathMatchPathPrefix:
 	case gatewayv1.PathMatchRegularExpression:
-		if err := checkRegexpCost(pathRegexpPattern(*m.Path.Value)); err != nil {
+		if err := checkRegexpCost(wholeValuePattern(*m.Path.Value)); err != nil {
 			return fmt.Errorf("path regular expression: %v", err)
 		}
 	default:
@@ -316,7 +316,7 @@ func validateMatch(m gatewayv1.HTTPRouteMatch) error {
 	}
 	for _, h := range m.Headers {
 		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
-			if err := checkRegexpCost(headerRegexpPattern(h.Value)); err != nil {
+			if err := checkRegexpCost(wholeValuePattern(h.Value)); err != nil {
 				return fmt.Errorf("header %s regular expression: %v", h.Name, err)
 			}
 		}
@@ -403,7 +403,7 @@ func resolveBackend(s *Snapshot, opts TranslateOptions, r *gatewayv1.HTTPRoute, 
 		b.FailureStatus = 500
 		return b, gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s has no port %d", nn, *ref.Port)
 	}
-	policy := newBackendAddressPolicy(s.ProxyAddresses, opts.AllowLoopbackBackends)
+	policy := opts.addressPolicy
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		// The name is resolved by the controller and the addresses are pinned: left to
 		// Kengine, DNS could answer with an address the check below never saw.
