@@ -258,3 +258,9 @@ func PathToWire(path string) string {
 	}
 	return b.String()
 }
+
+// WholeValueRegexp is the pattern given to Kengine's regular expression matchers for an
+// expression that must match a whole value (a path or a header), as the Gateway API's
+// RegularExpression matches do. Translate checks the cost of exactly this pattern, and render
+// writes exactly it.
+func WholeValueRegexp(expr string) string { return "^(?:" + expr + ")$" }
