@@ -38,6 +38,7 @@ import (
 	gatewayscheme "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/scheme"
 
 	"github.com/khulnasoft/gateway/controller"
+	"github.com/khulnasoft/gateway/controller/render"
 	"github.com/khulnasoft/gateway/informers"
 	"github.com/khulnasoft/gateway/kengine"
 )
@@ -254,7 +255,7 @@ func run(ctx context.Context, o *options) error {
 	ctrl, err := controller.New(kube, gw, inf, byoPusher, controller.Options{
 		ControllerName: o.controllerName,
 		Managed:        managed,
-		Render:         controller.RenderOptions{Admin: admin, PKI: adminPKIApp, HealthPort: o.healthPort},
+		Render:         render.Options{Admin: admin, PKI: adminPKIApp, HealthPort: o.healthPort},
 		AdminPort:      o.adminPort,
 		ResyncPeriod:   o.resyncPeriod,
 		QueueMetrics:   controller.NewWorkqueueMetricsProvider(registry),

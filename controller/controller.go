@@ -16,6 +16,8 @@ import (
 	"k8s.io/klog/v2"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
+	"github.com/khulnasoft/gateway/controller/render"
+	"github.com/khulnasoft/gateway/controller/status"
 	"github.com/khulnasoft/gateway/informers"
 	"github.com/khulnasoft/gateway/kengine"
 	"github.com/khulnasoft/gateway/workqueue"
@@ -37,7 +39,7 @@ type Options struct {
 	// ControllerName selects the GatewayClasses this controller owns.
 	ControllerName string
 	// Render carries the admin block, the health port and the listen host of rendered configs.
-	Render RenderOptions
+	Render render.Options
 	// AdminPort is the Kengine admin API port on every pod.
 	AdminPort int
 	// ResyncPeriod re-enqueues every Gateway periodically so that a pod that lost its config
@@ -89,6 +91,8 @@ type Controller struct {
 	// rejections remembers, per Gateway, what Kengine refused and what it last accepted.
 	rejections rejectionMemory
 	metrics    controllerMetrics
+	// status writes GatewayClass, Gateway and route status.
+	status *status.Writer
 }
 
 // New creates a controller and registers its event handlers on the informers. Call it before
@@ -109,6 +113,7 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, inf *informers.I
 		managed:   managedState{applied: map[string]appliedObject{}, pushers: map[types.NamespacedName]Pusher{}},
 		resolver:  newNameResolver(opts.LookupHost, opts.Now),
 		metrics:   newControllerMetrics(opts.Registerer),
+		status:    status.NewWriter(gw, opts.ControllerName, opts.Now),
 		queue: workqueue.New(workqueue.Config[queueKey]{
 			Name:            "gateway",
 			Clock:           opts.Clock,

@@ -24,6 +24,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayfake "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/fake"
 
+	"github.com/khulnasoft/gateway/controller/internal/testobj"
 	"github.com/khulnasoft/gateway/informers"
 	"github.com/khulnasoft/gateway/kengine"
 )
@@ -106,10 +107,10 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 		t.Fatal(err)
 	}
 	opts := Options{
-		ControllerName: testController,
-		Render:         testRenderOptions(),
+		ControllerName: testobj.ControllerName,
+		Render:         testobj.RenderOptions(),
 		AdminPort:      2019,
-		Now:            func() time.Time { return testTime },
+		Now:            func() time.Time { return testobj.Time },
 	}
 	if adjust != nil {
 		adjust(f, &opts)
@@ -194,12 +195,12 @@ func kengineService(ns, gw string, pods ...string) []runtime.Object {
 }
 
 func basicObjects() ([]runtime.Object, []runtime.Object) {
-	svc, slice := testService("infra", "web", 80, 8080, "10.0.0.1")
+	svc, slice := testobj.Service("infra", "web", 80, 8080, "10.0.0.1")
 	kube := append([]runtime.Object{svc, slice, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "infra"}}}, kengineService("infra", "gw", "kengine-a", "kengine-b")...)
 	gw := []runtime.Object{
-		testClass(),
-		testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, "")),
-		testRoute("infra", "r", parent("", "gw", ""), rule(nil, nil, backend("", "web", 80, 1))),
+		testobj.Class(),
+		testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, "")),
+		testobj.Route("infra", "r", testobj.Parent("", "gw", ""), testobj.Rule(nil, nil, testobj.Backend("", "web", 80, 1))),
 	}
 	return kube, gw
 }
@@ -301,8 +302,8 @@ func TestSyncGatewayReportsPodsThatFail(t *testing.T) {
 }
 
 func TestSyncGatewayWithoutKengineService(t *testing.T) {
-	svc, slice := testService("infra", "web", 80, 8080, "10.0.0.1")
-	f := newFixture(t, []runtime.Object{svc, slice}, []runtime.Object{testClass(), testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, ""))})
+	svc, slice := testobj.Service("infra", "web", 80, 8080, "10.0.0.1")
+	f := newFixture(t, []runtime.Object{svc, slice}, []runtime.Object{testobj.Class(), testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""))})
 	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
 		t.Fatal(err)
 	}
@@ -332,17 +333,17 @@ func TestSyncGatewayIgnoresOtherControllers(t *testing.T) {
 
 // A route shared by two Gateways keeps both Gateways' entries and other controllers' entries.
 func TestRouteStatusSharedBetweenGateways(t *testing.T) {
-	svc, slice := testService("infra", "web", 80, 8080, "10.0.0.1")
+	svc, slice := testobj.Service("infra", "web", 80, 8080, "10.0.0.1")
 	kube := append([]runtime.Object{svc, slice}, kengineService("infra", "gw", "a")...)
 	kube = append(kube, kengineService("infra", "gw2", "b")...)
-	route := testRoute("infra", "r", parent("", "gw", ""), parent("", "gw2", ""), parent("", "foreign", ""), rule(nil, nil, backend("", "web", 80, 1)))
+	route := testobj.Route("infra", "r", testobj.Parent("", "gw", ""), testobj.Parent("", "gw2", ""), testobj.Parent("", "foreign", ""), testobj.Rule(nil, nil, testobj.Backend("", "web", 80, 1)))
 	route.Status.Parents = []gatewayv1.RouteParentStatus{{
 		ParentRef: gatewayv1.ParentReference{Name: "foreign"}, ControllerName: "example.com/other",
-		Conditions: []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", LastTransitionTime: metav1.NewTime(testTime)}},
+		Conditions: []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", LastTransitionTime: metav1.NewTime(testobj.Time)}},
 	}}
-	gw2 := testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, ""))
+	gw2 := testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""))
 	gw2.Name = "gw2"
-	f := newFixture(t, kube, []runtime.Object{testClass(), testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, "")), gw2, route})
+	f := newFixture(t, kube, []runtime.Object{testobj.Class(), testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, "")), gw2, route})
 	for _, key := range []types.NamespacedName{gwKey, {Namespace: "infra", Name: "gw2"}} {
 		if err := f.ctrl.syncGateway(f.ctx, key); err != nil {
 			t.Fatal(err)
@@ -361,16 +362,16 @@ func TestRouteStatusSharedBetweenGateways(t *testing.T) {
 	for _, p := range r.Status.Parents {
 		names = append(names, string(p.ParentRef.Name)+"@"+string(p.ControllerName))
 	}
-	want := "foreign@example.com/other,gw@" + testController + ",gw2@" + testController
+	want := "foreign@example.com/other,gw@" + testobj.ControllerName + ",gw2@" + testobj.ControllerName
 	if got := strings.Join(names, ","); got != want {
 		t.Errorf("parents = %s, want %s", got, want)
 	}
 }
 
 func TestSyncGatewayClass(t *testing.T) {
-	other := testClass()
+	other := testobj.Class()
 	other.Name, other.Spec.ControllerName = "other", "example.com/other"
-	f := newFixture(t, nil, []runtime.Object{testClass(), other})
+	f := newFixture(t, nil, []runtime.Object{testobj.Class(), other})
 	for _, name := range []string{"kengine", "other"} {
 		if err := f.ctrl.syncGatewayClass(f.ctx, name); err != nil {
 			t.Fatal(err)

@@ -3,16 +3,15 @@ package controller
 import (
 	"context"
 	"errors"
-	"reflect"
 	"sort"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/klog/v2"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/pkg/features"
 
+	"github.com/khulnasoft/gateway/controller/status"
 	"github.com/khulnasoft/gateway/informers"
 )
 
@@ -72,58 +71,16 @@ func (c *Controller) syncGatewayClass(ctx context.Context, name string) error {
 	if !c.ownsClass(gc) {
 		return nil
 	}
-	accepted := condition(gatewayv1.GatewayClassConditionStatusAccepted, true, gatewayv1.GatewayClassReasonAccepted, "handled by "+c.opts.ControllerName, gc.Generation)
+	accepted := status.Condition(gatewayv1.GatewayClassConditionStatusAccepted, true, gatewayv1.GatewayClassReasonAccepted, "handled by "+c.opts.ControllerName, gc.Generation)
 	var perr *parametersError
 	if err := c.overlayClassParameters(&kengineParameters{}, gc); errors.As(err, &perr) {
-		accepted = condition(gatewayv1.GatewayClassConditionStatusAccepted, false, gatewayv1.GatewayClassReasonInvalidParameters, perr.Error(), gc.Generation)
+		accepted = status.Condition(gatewayv1.GatewayClassConditionStatusAccepted, false, gatewayv1.GatewayClassReasonInvalidParameters, perr.Error(), gc.Generation)
 	} else if err != nil {
 		return err
 	}
 	desired := []metav1.Condition{
 		accepted,
-		condition(gatewayv1.GatewayClassConditionStatusSupportedVersion, true, gatewayv1.GatewayClassReasonSupportedVersion, "Gateway API v1.6 is supported", gc.Generation),
+		status.Condition(gatewayv1.GatewayClassConditionStatusSupportedVersion, true, gatewayv1.GatewayClassReasonSupportedVersion, "Gateway API v1.6 is supported", gc.Generation),
 	}
-	feats := c.supportedFeatures()
-	client := c.gateway.GatewayV1().GatewayClasses()
-	return updateStatus(ctx, gc, func(gc *gatewayv1.GatewayClass) (*gatewayv1.GatewayClass, bool) {
-		if !classStatusChanged(gc, desired, feats) {
-			return nil, false
-		}
-		upd := gc.DeepCopy()
-		upd.Status.Conditions = mergeConditions(gc.Status.Conditions, desired, metav1.NewTime(c.opts.Now()))
-		upd.Status.SupportedFeatures = feats
-		return upd, true
-	}, func(ctx context.Context, upd *gatewayv1.GatewayClass) error {
-		_, err := client.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-		if err == nil {
-			klog.FromContext(ctx).V(2).Info("Updated GatewayClass status")
-		}
-		return err
-	}, func(ctx context.Context) (*gatewayv1.GatewayClass, error) {
-		return client.Get(ctx, name, metav1.GetOptions{})
-	})
-}
-
-func classStatusChanged(gc *gatewayv1.GatewayClass, desired []metav1.Condition, feats []gatewayv1.SupportedFeature) bool {
-	return conditionsChanged(gc.Status.Conditions, desired) || !reflect.DeepEqual(gc.Status.SupportedFeatures, feats)
-}
-
-// conditionsChanged reports whether writing desired would change existing, ignoring
-// LastTransitionTime.
-func conditionsChanged(existing, desired []metav1.Condition) bool {
-	for _, d := range desired {
-		found := false
-		for _, e := range existing {
-			if e.Type == d.Type {
-				found = true
-				if e.Status != d.Status || e.Reason != d.Reason || e.Message != d.Message || e.ObservedGeneration != d.ObservedGeneration {
-					return true
-				}
-			}
-		}
-		if !found {
-			return true
-		}
-	}
-	return false
+	return c.status.WriteGatewayClass(ctx, gc, desired, c.supportedFeatures())
 }

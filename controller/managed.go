@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/render"
 	"github.com/khulnasoft/gateway/informers"
 	"github.com/khulnasoft/gateway/kengine"
 )
@@ -231,7 +232,7 @@ func desiredManagedObjects(in managedInput) managedObjects {
 				Ports: containerPorts,
 				// Ready means programmed: the route exists only in controller-pushed config.
 				ReadinessProbe: &corev1.Probe{
-					ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: ReadyPath, Port: intstr.FromString("health")}},
+					ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: render.ReadyPath, Port: intstr.FromString("health")}},
 					PeriodSeconds: 2, FailureThreshold: 1, SuccessThreshold: 1, TimeoutSeconds: 1,
 				},
 				Resources: in.params.resources,
@@ -344,63 +345,63 @@ type appliedObject struct {
 
 // reconcileManaged brings the Gateway's generated objects to their desired state and returns
 // the admin settings its configs must carry and the client that reaches its pods.
-func (c *Controller) reconcileManaged(ctx context.Context, gw *gatewayv1.Gateway, class *gatewayv1.GatewayClass, params kengineParameters) (RenderOptions, Pusher, error) {
-	render, pusher, adminData, err := c.reconcileAdmin(ctx, gw, class)
+func (c *Controller) reconcileManaged(ctx context.Context, gw *gatewayv1.Gateway, class *gatewayv1.GatewayClass, params kengineParameters) (render.Options, Pusher, error) {
+	ropts, pusher, adminData, err := c.reconcileAdmin(ctx, gw, class)
 	if err != nil {
-		return render, nil, err
+		return ropts, nil, err
 	}
 	objs := desiredManagedObjects(managedInput{
 		gateway: gw, class: string(class.Name), params: params,
 		adminPort: c.opts.Managed.AdminPort, healthPort: c.opts.Render.HealthPort, adminData: adminData,
 	})
 	if err := c.apply(ctx, "serviceaccounts", objs.serviceAccount); err != nil {
-		return render, nil, err
+		return ropts, nil, err
 	}
 	name := managedName(gw.Name, string(class.Name))
 	if objs.deployment != nil {
 		if err := c.apply(ctx, "deployments", objs.deployment); err != nil {
-			return render, nil, err
+			return ropts, nil, err
 		}
 		if err := c.deleteOwned(ctx, gw, "daemonsets", name); err != nil {
-			return render, nil, err
+			return ropts, nil, err
 		}
 	} else {
 		if err := c.apply(ctx, "daemonsets", objs.daemonSet); err != nil {
-			return render, nil, err
+			return ropts, nil, err
 		}
 		if err := c.deleteOwned(ctx, gw, "deployments", name); err != nil {
-			return render, nil, err
+			return ropts, nil, err
 		}
 	}
 	if err := c.apply(ctx, "services", objs.service); err != nil {
-		return render, nil, err
+		return ropts, nil, err
 	}
-	return render, pusher, nil
+	return ropts, pusher, nil
 }
 
 // reconcileAdmin applies the Gateway's admin Secret (root, intermediate, bootstrap config) and
 // returns the admin settings and client for its pods. Managed Gateways mount the Secret in the
 // pods the controller runs; bring-your-own Kengine mounts it in the user's pods, which gives
 // them the same mutual TLS without any setup.
-func (c *Controller) reconcileAdmin(ctx context.Context, gw *gatewayv1.Gateway, class *gatewayv1.GatewayClass) (RenderOptions, Pusher, map[string][]byte, error) {
+func (c *Controller) reconcileAdmin(ctx context.Context, gw *gatewayv1.Gateway, class *gatewayv1.GatewayClass) (render.Options, Pusher, map[string][]byte, error) {
 	mo := c.opts.Managed
 	identity := AdminIdentity(gw.Namespace, gw.Name)
 	admin, pki := ManagedAdmin(ManagedAdminParams{
 		Identity: identity, Pins: mo.PKI.PinnedClientCAs(),
 		RemoteListen: fmt.Sprintf(":%d", mo.AdminPort), Dir: adminMountPath,
 	})
-	render := c.opts.Render
-	render.Admin, render.PKI = admin, pki
+	ropts := c.opts.Render
+	ropts.Admin, ropts.PKI = admin, pki
 	adminData, err := c.adminSecretData(gw, class, identity, admin, pki)
 	if err != nil {
-		return render, nil, nil, err
+		return ropts, nil, nil, err
 	}
 	secret := desiredManagedObjects(managedInput{gateway: gw, class: string(class.Name), params: kengineParameters{kind: "Deployment"}, adminData: adminData}).secret
 	if err := c.apply(ctx, "secrets", secret); err != nil {
-		return render, nil, nil, err
+		return ropts, nil, nil, err
 	}
 	pusher, err := c.managedPusher(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}, identity)
-	return render, pusher, adminData, err
+	return ropts, pusher, adminData, err
 }
 
 // adminSecretData keeps the Gateway's intermediate while it is valid and refreshes the

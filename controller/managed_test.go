@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -22,9 +23,13 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/khulnasoft/gateway/controller/internal/testobj"
 	"github.com/khulnasoft/gateway/informers"
 	"github.com/khulnasoft/gateway/kengine"
 )
+
+// update rewrites the golden files instead of comparing with them.
+var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestManagedName(t *testing.T) {
 	if got := managedName("gw", "kengine"); got != "gw-kengine" {
@@ -78,8 +83,8 @@ func TestApplyParameters(t *testing.T) {
 }
 
 func managedGateway() *gatewayv1.Gateway {
-	gw := testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, ""), withListener("https", gatewayv1.HTTPSProtocolType, 443, "", withCert("", "cert")),
-		withListener("http-again", gatewayv1.HTTPProtocolType, 80, "a.example.com"))
+	gw := testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""), testobj.Listener("https", gatewayv1.HTTPSProtocolType, 443, "", testobj.Cert("", "cert")),
+		testobj.Listener("http-again", gatewayv1.HTTPProtocolType, 80, "a.example.com"))
 	gw.UID = "gw-uid"
 	gw.Spec.Infrastructure = &gatewayv1.GatewayInfrastructure{
 		Labels:      map[gatewayv1.LabelKey]gatewayv1.LabelValue{"team": "edge"},
@@ -131,7 +136,7 @@ func TestDesiredManagedObjectsGolden(t *testing.T) {
 func managedFixture(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Object) *fixture {
 	t.Helper()
 	f := newFixtureWith(t, kubeObjs, gwObjs, func(f *fixture, o *Options) {
-		pki, err := LoadAdminPKI(context.Background(), f.kube, AdminPKIOptions{Namespace: "kengine-gateway-system", Name: "ca", Now: func() time.Time { return testTime }})
+		pki, err := LoadAdminPKI(context.Background(), f.kube, AdminPKIOptions{Namespace: "kengine-gateway-system", Name: "ca", Now: func() time.Time { return testobj.Time }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,9 +157,9 @@ func applyActions(f *fixture) map[string]int {
 }
 
 func TestSyncManagedGatewayCreatesKengineAndKeepsItInShape(t *testing.T) {
-	gw := testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, ""))
+	gw := testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""))
 	gw.UID = "gw-uid"
-	f := managedFixture(t, nil, []runtime.Object{testClass(), gw})
+	f := managedFixture(t, nil, []runtime.Object{testobj.Class(), gw})
 	f.kube.ClearActions()
 	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
 		t.Fatal(err)
@@ -225,10 +230,10 @@ func TestSyncManagedGatewayCreatesKengineAndKeepsItInShape(t *testing.T) {
 }
 
 func TestSyncManagedGatewayWithInvalidParameters(t *testing.T) {
-	gw := testGateway(withListener("http", gatewayv1.HTTPProtocolType, 80, ""))
+	gw := testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""))
 	gw.Spec.Infrastructure = &gatewayv1.GatewayInfrastructure{ParametersRef: &gatewayv1.LocalParametersReference{Kind: "ConfigMap", Name: "params"}}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "params"}, Data: map[string]string{"replicas": "many"}}
-	f := managedFixture(t, []runtime.Object{cm}, []runtime.Object{testClass(), gw})
+	f := managedFixture(t, []runtime.Object{cm}, []runtime.Object{testobj.Class(), gw})
 	f.kube.ClearActions()
 	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
 		t.Fatal(err)

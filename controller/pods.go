@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/status"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
@@ -21,6 +22,17 @@ type dataPlane struct {
 	endpoints []kengine.Endpoint
 	// addresses come from the Services' load-balancer status.
 	addresses []gatewayv1.GatewayStatusAddress
+}
+
+// status summarises the data plane and a push for the Gateway's Programmed condition.
+func (dp *dataPlane) status(outcome pushOutcome) status.DataPlane {
+	return status.DataPlane{
+		HasService: len(dp.services) > 0,
+		Addresses:  dp.addresses,
+		Pods:       outcome.pods,
+		Failed:     outcome.failed,
+		Refused:    outcome.rejected,
+	}
 }
 
 // findDataPlane reads the Gateway's Kengine Services and their EndpointSlices from the cache.

@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/khulnasoft/gateway/informers"
+	"github.com/khulnasoft/gateway/controller/translate"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
@@ -25,35 +24,6 @@ import (
 // exclusion lasts while the object is unchanged, for at most exclusionRetry; editing it tries it
 // again.
 
-// ObjectRef names a part of a Gateway's config that can be left out on its own: a route, or
-// one of the Gateway's listeners (Kind "Listener", no namespace).
-type ObjectRef struct {
-	// Kind is the route kind, or "Listener".
-	Kind string
-	// Namespace is the route's namespace; empty for listeners.
-	Namespace string
-	// Name is the route's name or the listener's sectionName.
-	Name string
-}
-
-// String names the object for messages and events.
-func (o ObjectRef) String() string {
-	if o.Namespace == "" {
-		return o.Kind + " " + o.Name
-	}
-	return o.Kind + " " + o.Namespace + "/" + o.Name
-}
-
-// RouteRef names a route.
-func RouteRef(kind, namespace, name string) ObjectRef {
-	return ObjectRef{Kind: kind, Namespace: namespace, Name: name}
-}
-
-// ListenerRef names a listener of the synced Gateway.
-func ListenerRef(name gatewayv1.SectionName) ObjectRef {
-	return ObjectRef{Kind: "Listener", Name: string(name)}
-}
-
 // maxIsolationLoads bounds the trial loads one isolation may cost a pod.
 const maxIsolationLoads = 48
 
@@ -64,10 +34,10 @@ var errBaseRejected = errors.New("the config is refused even without any route o
 // fingerprints identifies the content of every object that can be left out, so that an
 // exclusion lasts only while its object is unchanged, and so that isolation suspects first
 // what changed since the last accepted config.
-func fingerprints(s *Snapshot) map[ObjectRef]string {
-	out := map[ObjectRef]string{}
+func fingerprints(s *translate.Snapshot) map[translate.ObjectRef]string {
+	out := map[translate.ObjectRef]string{}
 	for _, r := range s.HTTPRoutes {
-		out[RouteRef(informers.KindHTTPRoute, r.Namespace, r.Name)] = string(r.UID) + "/" + strconv.FormatInt(r.Generation, 10)
+		out[translate.RouteRef(string(translate.KindHTTPRoute), r.Namespace, r.Name)] = string(r.UID) + "/" + strconv.FormatInt(r.Generation, 10)
 	}
 	gw := s.Gateway
 	for _, l := range gw.Spec.Listeners {
@@ -83,7 +53,7 @@ func fingerprints(s *Snapshot) map[ObjectRef]string {
 				}
 			}
 		}
-		out[ListenerRef(l.Name)] = strings.Join(fp, "/")
+		out[translate.ListenerRef(l.Name)] = strings.Join(fp, "/")
 	}
 	return out
 }
@@ -104,9 +74,9 @@ type exclusion struct {
 type gatewayRejections struct {
 	// accepted holds the fingerprints of the objects of the last config every pod accepted;
 	// nil until one was.
-	accepted map[ObjectRef]string
+	accepted map[translate.ObjectRef]string
 	// excluded are the objects left out, with Kengine's message.
-	excluded map[ObjectRef]exclusion
+	excluded map[translate.ObjectRef]exclusion
 }
 
 // rejectionMemory keeps gatewayRejections per Gateway.
@@ -117,10 +87,10 @@ type rejectionMemory struct {
 
 // excludedFor returns the exclusions of a Gateway that still hold at now: those whose object
 // has not changed and that have not expired. The others are forgotten.
-func (m *rejectionMemory) excludedFor(gw types.NamespacedName, fps map[ObjectRef]string, now time.Time) map[ObjectRef]string {
+func (m *rejectionMemory) excludedFor(gw types.NamespacedName, fps map[translate.ObjectRef]string, now time.Time) map[translate.ObjectRef]string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := map[ObjectRef]string{}
+	out := map[translate.ObjectRef]string{}
 	g := m.byGateway[gw]
 	if g == nil {
 		return out
@@ -136,7 +106,7 @@ func (m *rejectionMemory) excludedFor(gw types.NamespacedName, fps map[ObjectRef
 }
 
 // lastAccepted returns the fingerprints of the last accepted config, or nil.
-func (m *rejectionMemory) lastAccepted(gw types.NamespacedName) map[ObjectRef]string {
+func (m *rejectionMemory) lastAccepted(gw types.NamespacedName) map[translate.ObjectRef]string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if g := m.byGateway[gw]; g != nil {
@@ -146,8 +116,8 @@ func (m *rejectionMemory) lastAccepted(gw types.NamespacedName) map[ObjectRef]st
 }
 
 // recordAccepted remembers the objects of a config every pod accepted.
-func (m *rejectionMemory) recordAccepted(gw types.NamespacedName, fps map[ObjectRef]string, excluded map[ObjectRef]string) {
-	in := make(map[ObjectRef]string, len(fps))
+func (m *rejectionMemory) recordAccepted(gw types.NamespacedName, fps map[translate.ObjectRef]string, excluded map[translate.ObjectRef]string) {
+	in := make(map[translate.ObjectRef]string, len(fps))
 	for ref, fp := range fps {
 		if _, out := excluded[ref]; !out {
 			in[ref] = fp
@@ -159,7 +129,7 @@ func (m *rejectionMemory) recordAccepted(gw types.NamespacedName, fps map[Object
 }
 
 // recordExcluded remembers newly excluded objects until now+exclusionRetry.
-func (m *rejectionMemory) recordExcluded(gw types.NamespacedName, fps map[ObjectRef]string, excluded map[ObjectRef]string, now time.Time) {
+func (m *rejectionMemory) recordExcluded(gw types.NamespacedName, fps map[translate.ObjectRef]string, excluded map[translate.ObjectRef]string, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	g := m.gateway(gw)
@@ -181,7 +151,7 @@ func (m *rejectionMemory) gateway(gw types.NamespacedName) *gatewayRejections {
 	}
 	g := m.byGateway[gw]
 	if g == nil {
-		g = &gatewayRejections{excluded: map[ObjectRef]exclusion{}}
+		g = &gatewayRejections{excluded: map[translate.ObjectRef]exclusion{}}
 		m.byGateway[gw] = g
 	}
 	return g
@@ -190,15 +160,15 @@ func (m *rejectionMemory) gateway(gw types.NamespacedName) *gatewayRejections {
 // trialFunc loads a config without the given objects on one pod. It reports whether the pod
 // accepted it and, if not, Kengine's message; an error means the pod could not be asked
 // (unreachable, timeout), which stops the isolation.
-type trialFunc func(ctx context.Context, excluded map[ObjectRef]string) (ok bool, message string, err error)
+type trialFunc func(ctx context.Context, excluded map[translate.ObjectRef]string) (ok bool, message string, err error)
 
 // isolateRejection finds objects whose presence makes Kengine refuse the config. base are the
 // exclusions already in force; suspects are tried first (what changed since the last accepted
 // config), everything else only if leaving the suspects out is not enough. It returns the new
 // exclusions with Kengine's message for each.
 // refusal is Kengine's message for the whole config, which a lone suspect inherits.
-func isolateRejection(ctx context.Context, try trialFunc, refusal string, all []ObjectRef, base map[ObjectRef]string, lastAccepted map[ObjectRef]string, fps map[ObjectRef]string) (map[ObjectRef]string, error) {
-	var suspects, rest []ObjectRef
+func isolateRejection(ctx context.Context, try trialFunc, refusal string, all []translate.ObjectRef, base map[translate.ObjectRef]string, lastAccepted map[translate.ObjectRef]string, fps map[translate.ObjectRef]string) (map[translate.ObjectRef]string, error) {
+	var suspects, rest []translate.ObjectRef
 	for _, ref := range all {
 		if _, out := base[ref]; out {
 			continue
@@ -210,8 +180,8 @@ func isolateRejection(ctx context.Context, try trialFunc, refusal string, all []
 		}
 	}
 	loads := 0
-	without := func(excl []ObjectRef) map[ObjectRef]string {
-		m := make(map[ObjectRef]string, len(base)+len(excl))
+	without := func(excl []translate.ObjectRef) map[translate.ObjectRef]string {
+		m := make(map[translate.ObjectRef]string, len(base)+len(excl))
 		for ref, msg := range base {
 			m[ref] = msg
 		}
@@ -242,23 +212,23 @@ func isolateRejection(ctx context.Context, try trialFunc, refusal string, all []
 	// be fine; a refused group is split until the objects that cannot join are found alone.
 	// Listeners go first, with every suspect route left out, because a route only reaches the
 	// config through a listener: tried without its listener, a bad route would look fine.
-	bad := map[ObjectRef]string{}
-	good := map[ObjectRef]bool{}
+	bad := map[translate.ObjectRef]string{}
+	good := map[translate.ObjectRef]bool{}
 	if len(suspects) == 1 {
 		// The config with it was refused and the config without it was not.
 		bad[suspects[0]] = refusal
 		return bad, nil
 	}
-	var listeners, routes []ObjectRef
+	var listeners, routes []translate.ObjectRef
 	for _, ref := range suspects {
-		if ref.Kind == ListenerRef("").Kind {
+		if ref.Kind == translate.ListenerRef("").Kind {
 			listeners = append(listeners, ref)
 		} else {
 			routes = append(routes, ref)
 		}
 	}
-	for _, phase := range [][]ObjectRef{listeners, routes} {
-		groups := [][]ObjectRef{phase}
+	for _, phase := range [][]translate.ObjectRef{listeners, routes} {
+		groups := [][]translate.ObjectRef{phase}
 		for len(groups) > 0 {
 			g := groups[0]
 			groups = groups[1:]
@@ -272,11 +242,11 @@ func isolateRejection(ctx context.Context, try trialFunc, refusal string, all []
 				}
 				continue
 			}
-			inGroup := map[ObjectRef]bool{}
+			inGroup := map[translate.ObjectRef]bool{}
 			for _, ref := range g {
 				inGroup[ref] = true
 			}
-			var excl []ObjectRef
+			var excl []translate.ObjectRef
 			for _, ref := range suspects {
 				if !good[ref] && !inGroup[ref] {
 					excl = append(excl, ref)
@@ -296,14 +266,14 @@ func isolateRejection(ctx context.Context, try trialFunc, refusal string, all []
 				bad[g[0]] = msg
 			default:
 				half := len(g) / 2
-				groups = append([][]ObjectRef{g[:half], g[half:]}, groups...)
+				groups = append([][]translate.ObjectRef{g[:half], g[half:]}, groups...)
 			}
 		}
 	}
 	return bad, nil
 }
 
-func sortRefs(refs []ObjectRef) {
+func sortRefs(refs []translate.ObjectRef) {
 	sort.Slice(refs, func(i, j int) bool {
 		a, b := refs[i], refs[j]
 		if a.Kind != b.Kind {
@@ -317,8 +287,8 @@ func sortRefs(refs []ObjectRef) {
 }
 
 // candidateRefs lists the objects of a snapshot in a stable order.
-func candidateRefs(fps map[ObjectRef]string) []ObjectRef {
-	out := make([]ObjectRef, 0, len(fps))
+func candidateRefs(fps map[translate.ObjectRef]string) []translate.ObjectRef {
+	out := make([]translate.ObjectRef, 0, len(fps))
 	for ref := range fps {
 		out = append(out, ref)
 	}

@@ -11,52 +11,23 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/translate"
 	"github.com/khulnasoft/gateway/informers"
 )
-
-// Snapshot is the part of the cluster one Gateway's sync depends on, read from the informer
-// caches. Its objects are shared with the cache and must not be mutated.
-type Snapshot struct {
-	// Class is the Gateway's GatewayClass.
-	Class *gatewayv1.GatewayClass
-	// Gateway is the Gateway being synced.
-	Gateway *gatewayv1.Gateway
-	// HTTPRoutes names the Gateway as a parent in spec or in status (to clean stale entries).
-	HTTPRoutes []*gatewayv1.HTTPRoute
-	// Services by namespace/name: route backends.
-	Services map[types.NamespacedName]*corev1.Service
-	// EndpointSlices by the namespace/name of their Service.
-	EndpointSlices map[types.NamespacedName][]*discoveryv1.EndpointSlice
-	// Secrets by namespace/name: listener certificates.
-	Secrets map[types.NamespacedName]*corev1.Secret
-	// Namespaces by name, for allowedRoutes namespace selectors.
-	Namespaces map[string]*corev1.Namespace
-	// ReferenceGrants in every namespace a reference points into.
-	ReferenceGrants []*gatewayv1.ReferenceGrant
-	// ProxyAddresses are the IP addresses of the Gateway's own Kengine pods, which no route
-	// may use as a backend.
-	ProxyAddresses []string
-	// ExternalNames holds, by name, what the ExternalName backends of the routes resolved to.
-	// Names are resolved only when the GatewayClass allows ExternalName backends.
-	ExternalNames map[string]ResolvedName
-	// Excluded are objects left out of the config, with the error Kengine gave when a config
-	// holding them was refused (see rejection.go).
-	Excluded map[ObjectRef]string
-}
 
 // buildSnapshot reads everything a Gateway's translation needs from the listers. It never
 // calls the API server; the only I/O is resolving ExternalName backends, when the class allows
 // them, so that their addresses are checked and pinned.
-func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.GatewayClass, gw *gatewayv1.Gateway, dp *dataPlane, resolveExternalNames bool) (*Snapshot, error) {
+func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.GatewayClass, gw *gatewayv1.Gateway, dp *dataPlane, resolveExternalNames bool) (*translate.Snapshot, error) {
 	inf := c.informers
-	s := &Snapshot{
+	s := &translate.Snapshot{
 		Class:          class,
 		Gateway:        gw,
 		Services:       map[types.NamespacedName]*corev1.Service{},
 		EndpointSlices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
 		Secrets:        map[types.NamespacedName]*corev1.Secret{},
 		Namespaces:     map[string]*corev1.Namespace{},
-		ExternalNames:  map[string]ResolvedName{},
+		ExternalNames:  map[string]translate.ResolvedName{},
 	}
 	for _, ep := range dp.endpoints {
 		s.ProxyAddresses = append(s.ProxyAddresses, ep.Address)

@@ -15,6 +15,9 @@ import (
 	"k8s.io/klog/v2"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/render"
+	"github.com/khulnasoft/gateway/controller/status"
+	"github.com/khulnasoft/gateway/controller/translate"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
@@ -87,23 +90,23 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	fps := fingerprints(snap)
 	snap.Excluded = c.rejections.excludedFor(key, fps, c.opts.Now())
 	// 2. translate
-	topts := TranslateOptions{
-		ControllerName:            gatewayv1.GatewayController(c.opts.ControllerName),
+	topts := translate.Options{
+		ControllerName:            c.opts.ControllerName,
 		ReservedPorts:             c.reservedPorts(),
 		AllowExternalNameBackends: params.allowExternalName,
 	}
-	tr := Translate(snap, topts)
+	tr := translate.Translate(snap, topts)
 	if paramsErr != nil {
 		// Nothing is created or pushed for a Gateway whose parameters are invalid.
-		tr.GatewayConditions = []metav1.Condition{condition(gatewayv1.GatewayConditionAccepted, false,
+		tr.Status.Gateway.Conditions = []metav1.Condition{status.Condition(gatewayv1.GatewayConditionAccepted, false,
 			gatewayv1.GatewayReasonInvalidParameters, paramsErr.Error(), gw.Generation)}
-		return c.writeStatus(ctx, gw, tr, &dataPlane{}, pushOutcome{})
+		return c.status.Write(ctx, gw, &tr.Status, status.DataPlane{})
 	}
-	accepted := meta.IsStatusConditionTrue(tr.GatewayConditions, string(gatewayv1.GatewayConditionAccepted))
-	render, pusher := c.opts.Render, c.pusher
+	accepted := meta.IsStatusConditionTrue(tr.Status.Gateway.Conditions, string(gatewayv1.GatewayConditionAccepted))
+	ropts, pusher := c.opts.Render, c.pusher
 	switch {
 	case managed && accepted:
-		if render, pusher, err = c.reconcileManaged(ctx, gw, class, params); err != nil {
+		if ropts, pusher, err = c.reconcileManaged(ctx, gw, class, params); err != nil {
 			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 				return nil // the namespace is going away, and the Gateway with it
 			}
@@ -112,7 +115,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	case !managed && accepted && pusher == nil && c.opts.Managed.PKI != nil:
 		// Bring-your-own Kengine without admin flags: the controller issues the admin Secret
 		// the user's pods mount, and talks to them over the same mutual TLS.
-		if render, pusher, _, err = c.reconcileAdmin(ctx, gw, class); err != nil {
+		if ropts, pusher, _, err = c.reconcileAdmin(ctx, gw, class); err != nil {
 			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 				return nil
 			}
@@ -121,11 +124,11 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	}
 	if pusher == nil {
 		// Bring-your-own Kengine without admin credentials: nothing can be pushed.
-		return c.writeStatus(ctx, gw, tr, dp, pushOutcome{pods: len(dp.endpoints), rejected: true, failed: []string{
-			"bring-your-own Kengine needs the controller to run with --kengine-admin-config (mutual TLS) or --kengine-admin-insecure"}})
+		return c.status.Write(ctx, gw, &tr.Status, dp.status(pushOutcome{pods: len(dp.endpoints), rejected: true, failed: []string{
+			"bring-your-own Kengine needs the controller to run with --kengine-admin-config (mutual TLS) or --kengine-admin-insecure"}}))
 	}
 	// 3. render
-	data, version, err := renderConfig(tr, render)
+	data, version, err := renderConfig(tr, ropts)
 	if err != nil {
 		return err
 	}
@@ -136,7 +139,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 		if outcome.refusal != "" {
 			// One tenant must not stall the Gateway: find what the refusal depends on,
 			// leave it out, and push the rest.
-			if isolated, err := c.isolateRefusal(ctx, key, pusher, snap, topts, render, fps, outcome); err != nil {
+			if isolated, err := c.isolateRefusal(ctx, key, pusher, snap, topts, ropts, fps, outcome); err != nil {
 				logger.Info("Could not isolate why Kengine refused the config", "err", err)
 			} else {
 				tr, data, version, outcome = isolated.tr, isolated.data, isolated.version, c.push(ctx, pusher, dp, isolated.data, isolated.version)
@@ -148,7 +151,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	}
 	logger.V(4).Info("Synced", "managed", managed, "version", version[:12], "bytes", len(data), "pods", outcome.pods, "failed", len(outcome.failed))
 	// 5. status
-	if err := c.writeStatus(ctx, gw, tr, dp, outcome); err != nil {
+	if err := c.status.Write(ctx, gw, &tr.Status, dp.status(outcome)); err != nil {
 		return err
 	}
 	if len(outcome.failed) > 0 && !outcome.rejected {
@@ -215,8 +218,8 @@ func (c *Controller) reservedPorts() []int {
 }
 
 // renderConfig renders a translation into the bytes pushed to the pods and their version.
-func renderConfig(tr *Translation, opts RenderOptions) ([]byte, string, error) {
-	cfg, err := Render(tr.Model, opts)
+func renderConfig(tr *translate.Result, opts render.Options) ([]byte, string, error) {
+	cfg, err := render.Config(tr.Gateway, opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("rendering config: %w", err)
 	}
@@ -229,7 +232,7 @@ func renderConfig(tr *Translation, opts RenderOptions) ([]byte, string, error) {
 
 // isolated is a Gateway's config without the objects Kengine refused.
 type isolated struct {
-	tr      *Translation
+	tr      *translate.Result
 	data    []byte
 	version string
 }
@@ -237,14 +240,14 @@ type isolated struct {
 // isolateRefusal runs trial loads on the pod that refused the config to find the objects the
 // refusal depends on, remembers them as excluded, records the refusal in an Event and a
 // metric, and returns the config without them.
-func (c *Controller) isolateRefusal(ctx context.Context, key types.NamespacedName, pusher Pusher, snap *Snapshot, topts TranslateOptions, render RenderOptions, fps map[ObjectRef]string, outcome pushOutcome) (*isolated, error) {
+func (c *Controller) isolateRefusal(ctx context.Context, key types.NamespacedName, pusher Pusher, snap *translate.Snapshot, topts translate.Options, ropts render.Options, fps map[translate.ObjectRef]string, outcome pushOutcome) (*isolated, error) {
 	c.metrics.refusals.Inc()
 	base := snap.Excluded
 	pod := []kengine.Endpoint{outcome.refusedBy}
-	try := func(ctx context.Context, excluded map[ObjectRef]string) (bool, string, error) {
+	try := func(ctx context.Context, excluded map[translate.ObjectRef]string) (bool, string, error) {
 		trial := *snap
 		trial.Excluded = excluded
-		data, version, err := renderConfig(Translate(&trial, topts), render)
+		data, version, err := renderConfig(translate.Translate(&trial, topts), ropts)
 		if err != nil {
 			return false, "", err
 		}
@@ -273,10 +276,10 @@ func (c *Controller) isolateRefusal(ctx context.Context, key types.NamespacedNam
 	}
 	if c.opts.Recorder != nil {
 		c.opts.Recorder.Eventf(snap.Gateway, corev1.EventTypeWarning, "ConfigRefused",
-			"Kengine pod %s refused the config; left out: %s (%s)", outcome.refusedBy.Pod, strings.Join(names, ", "), truncate(outcome.refusal))
+			"Kengine pod %s refused the config; left out: %s (%s)", outcome.refusedBy.Pod, strings.Join(names, ", "), status.Truncate(outcome.refusal))
 	}
 	klog.FromContext(ctx).Info("Kengine refused the config; left out the objects it depends on", "pod", outcome.refusedBy.Pod, "excluded", names)
-	merged := make(map[ObjectRef]string, len(base)+len(bad))
+	merged := make(map[translate.ObjectRef]string, len(base)+len(bad))
 	for ref, msg := range base {
 		merged[ref] = msg
 	}
@@ -284,10 +287,24 @@ func (c *Controller) isolateRefusal(ctx context.Context, key types.NamespacedNam
 		merged[ref] = msg
 	}
 	snap.Excluded = merged
-	tr := Translate(snap, topts)
-	data, version, err := renderConfig(tr, render)
+	tr := translate.Translate(snap, topts)
+	data, version, err := renderConfig(tr, ropts)
 	if err != nil {
 		return nil, err
 	}
 	return &isolated{tr: tr, data: data, version: version}, nil
+}
+
+// clearRouteParents removes this controller's entries for a Gateway from every route that
+// still has them, once the Gateway is deleted or no longer of a class of ours.
+func (c *Controller) clearRouteParents(ctx context.Context, key types.NamespacedName) error {
+	routes, err := c.informers.HTTPRoutesForGateway(key)
+	if err != nil {
+		return err
+	}
+	objs := make([]metav1.Object, len(routes))
+	for i, r := range routes {
+		objs[i] = r
+	}
+	return c.status.ClearRoutes(ctx, key.Namespace, key.Name, objs)
 }

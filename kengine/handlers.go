@@ -132,6 +132,10 @@ type TransportTLS struct {
 	// ServerName is the SNI to send and the name to verify. It accepts request placeholders
 	// such as {http.request.host}.
 	ServerName string `json:"server_name,omitempty"`
+
+	// ExceptPorts lists upstream ports spoken to without TLS, so that one transport can
+	// reach TLS upstreams and plain ones (such as a loopback server) by port.
+	ExceptPorts []string `json:"except_ports,omitempty"`
 }
 
 // CAPool is a source of trusted certificate authorities; the name is its "provider" key.

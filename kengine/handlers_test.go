@@ -50,6 +50,16 @@ func TestHandlerMarshalJSON(t *testing.T) {
 				`"upstreams":[{"dial":"10.0.0.1:80"},{"dial":"10.0.0.2:80"}]}`,
 		},
 		{
+			name: "TLS transport with plain ports and h2c transport",
+			handler: ReverseProxy{
+				Upstreams: []Upstream{{Dial: "10.0.0.1:443"}, {Dial: "127.0.0.1:19081"}},
+				Transport: &HTTPTransport{TLS: &TransportTLS{ServerName: "svc.ns", ExceptPorts: []string{"19081"}}, Versions: []string{"h2c"}},
+			},
+			wantName: "reverse_proxy",
+			want: `{"handler":"reverse_proxy","transport":{"protocol":"http","tls":{"server_name":"svc.ns","except_ports":["19081"]},"versions":["h2c"]},` +
+				`"upstreams":[{"dial":"10.0.0.1:443"},{"dial":"127.0.0.1:19081"}]}`,
+		},
+		{
 			name: "reverse proxy headers and rewrite carry no handler key",
 			handler: ReverseProxy{
 				Upstreams: []Upstream{{Dial: "b:80"}},
@@ -155,6 +165,12 @@ func TestLayer4HandlerMarshalJSON(t *testing.T) {
 			handler:  Layer4TLS{ConnectionPolicies: []TLSConnectionPolicy{{Match: &TLSHandshakeMatch{SNI: []string{"a.example"}}, ALPN: []string{"h2"}}}},
 			wantName: "tls",
 			want:     `{"handler":"tls","connection_policies":[{"match":{"sni":["a.example"]},"alpn":["h2"]}]}`,
+		},
+		{
+			name:     "tls offering no ALPN, and Kengine's default",
+			handler:  Layer4TLS{ConnectionPolicies: []TLSConnectionPolicy{{ALPN: []string{}, Drop: true}, {}}},
+			wantName: "tls",
+			want:     `{"handler":"tls","connection_policies":[{"alpn":[],"drop":true},{}]}`,
 		},
 		{
 			name: "subroute",

@@ -90,8 +90,10 @@ type TLSConnectionPolicy struct {
 	// CipherSuites lists the allowed cipher suites, by Go name.
 	CipherSuites []string `json:"cipher_suites,omitempty"`
 
-	// ALPN lists the application protocols to offer, such as "h2" and "http/1.1".
-	ALPN []string `json:"alpn,omitempty"`
+	// ALPN lists the application protocols to offer, such as "h2" and "http/1.1". Nil offers
+	// Kengine's default (h2 and http/1.1); an empty, non-nil list offers none, as a proxy of
+	// opaque streams must, since it cannot speak what the client would choose.
+	ALPN []string `json:"alpn,omitzero"`
 
 	// ProtocolMin is the lowest TLS version: "tls1.2" or "tls1.3". Default: tls1.2.
 	ProtocolMin string `json:"protocol_min,omitempty"`

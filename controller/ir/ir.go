@@ -185,8 +185,11 @@ type Rewrite struct {
 
 // PathRewrite replaces the whole path or a matched prefix of it.
 type PathRewrite struct {
-	// Prefix, when set, is the matched path prefix (whole segments, without a trailing "/")
-	// that Replacement replaces; when empty the whole path is replaced.
+	// ReplacePrefix is true when Replacement replaces Prefix; otherwise it replaces the whole
+	// path.
+	ReplacePrefix bool `json:"replacePrefix,omitempty"`
+	// Prefix is the matched path prefix (whole segments, without a trailing "/"; "" for the
+	// root) that Replacement replaces.
 	Prefix string `json:"prefix,omitempty"`
 	// Replacement is the literal new path or prefix; a prefix replacement has no trailing
 	// "/", and an empty result is the root path.

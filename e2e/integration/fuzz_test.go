@@ -20,7 +20,8 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/khulnasoft/gateway/controller"
+	"github.com/khulnasoft/gateway/controller/render"
+	"github.com/khulnasoft/gateway/controller/translate"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
@@ -63,8 +64,8 @@ func FuzzRenderAcceptedByKengine(f *testing.F) {
 		if err != nil {
 			return // the API server would not have admitted these objects
 		}
-		tr := controller.Translate(s, controller.TranslateOptions{ControllerName: controllerName})
-		cfg, err := controller.Render(tr.Model, h.opts)
+		tr := translate.Translate(s, translate.Options{ControllerName: controllerName})
+		cfg, err := render.Config(tr.Gateway, h.opts)
 		if err != nil {
 			t.Fatalf("render: %v\ninput: %#v\nroutes: %s", err, in, routeVerdicts(tr))
 		}
@@ -162,7 +163,7 @@ type fuzzPorts struct{ l1, l2 int }
 
 // snapshot builds the objects the input describes, or says why the API server would refuse
 // them.
-func (in fuzzInput) snapshot(ports fuzzPorts, secret *corev1.Secret) (*controller.Snapshot, error) {
+func (in fuzzInput) snapshot(ports fuzzPorts, secret *corev1.Secret) (*translate.Snapshot, error) {
 	gw := gateway(in.listener("l1", ports.l1, in.Layout&layoutL1HTTPS != 0, in.GatewayHost))
 	if in.Layout&layoutL2 != 0 {
 		port, host := ports.l2, ""
@@ -718,9 +719,9 @@ func kenginePlaceholders(s string) []string {
 }
 
 // routeVerdicts summarises Translate's verdict on every route, for failure messages.
-func routeVerdicts(tr *controller.Translation) string {
+func routeVerdicts(tr *translate.Result) string {
 	var out []string
-	for _, rs := range tr.Routes {
+	for _, rs := range tr.Status.Routes {
 		verdict := "no parent"
 		for _, p := range rs.Parents {
 			c := apimeta.FindStatusCondition(p.Conditions, string(gatewayv1.RouteConditionAccepted))
@@ -728,7 +729,7 @@ func routeVerdicts(tr *controller.Translation) string {
 				verdict = fmt.Sprintf("Accepted=%s %s: %s", c.Status, c.Reason, c.Message)
 			}
 		}
-		out = append(out, fmt.Sprintf("%s/%s %s", rs.Route.Namespace, rs.Route.Name, verdict))
+		out = append(out, fmt.Sprintf("%s/%s %s", rs.Route.GetNamespace(), rs.Route.GetName(), verdict))
 	}
 	return strings.Join(out, "; ")
 }
@@ -961,15 +962,15 @@ func TestFuzzRenderSeedsAreWhatTheySay(t *testing.T) {
 			if err != nil || !s.accepted {
 				return
 			}
-			tr := controller.Translate(snap, controller.TranslateOptions{ControllerName: controllerName})
-			for _, rs := range tr.Routes {
+			tr := translate.Translate(snap, translate.Options{ControllerName: controllerName})
+			for _, rs := range tr.Status.Routes {
 				for _, p := range rs.Parents {
 					if !apimeta.IsStatusConditionTrue(p.Conditions, string(gatewayv1.RouteConditionAccepted)) {
 						t.Errorf("not accepted: %s", routeVerdicts(tr))
 					}
 				}
 				if len(rs.Parents) == 0 {
-					t.Errorf("route %s has no parent status", rs.Route.Name)
+					t.Errorf("route %s has no parent status", rs.Route.GetName())
 				}
 			}
 		})

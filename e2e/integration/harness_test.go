@@ -17,7 +17,8 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/khulnasoft/gateway/controller"
+	"github.com/khulnasoft/gateway/controller/render"
+	"github.com/khulnasoft/gateway/controller/translate"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
@@ -30,7 +31,7 @@ type harness struct {
 	t       testing.TB
 	kengine *kengineProcess
 	client  *kengine.Client
-	opts    controller.RenderOptions
+	opts    render.Options
 	http    *http.Client
 }
 
@@ -45,7 +46,7 @@ func newHarness(t testing.TB) *harness {
 		t:       t,
 		kengine: k,
 		client:  client,
-		opts: controller.RenderOptions{
+		opts: render.Options{
 			// The pushed admin block keeps the bootstrap's listener, or the next push would
 			// find nobody listening.
 			Admin:      &kengine.Admin{Listen: k.adminListen(), Config: &kengine.AdminConfig{Persist: ptr.To(false)}},
@@ -69,21 +70,21 @@ func (h *harness) endpoint() kengine.Endpoint {
 
 // render translates and renders a snapshot, failing the test unless every route is accepted
 // by the Gateway.
-func (h *harness) render(s *controller.Snapshot) *kengine.Config {
+func (h *harness) render(s *translate.Snapshot) *kengine.Config {
 	h.t.Helper()
 	// The test backends run on the host's loopback, which the controller itself never dials.
-	tr := controller.Translate(s, controller.TranslateOptions{ControllerName: controllerName, AllowLoopbackBackends: true})
-	for _, rs := range tr.Routes {
+	tr := translate.Translate(s, translate.Options{ControllerName: controllerName, AllowLoopbackBackends: true})
+	for _, rs := range tr.Status.Routes {
 		if len(rs.Parents) == 0 {
-			h.t.Fatalf("route %s/%s has no parent status for the Gateway", rs.Route.Namespace, rs.Route.Name)
+			h.t.Fatalf("route %s/%s has no parent status for the Gateway", rs.Route.GetNamespace(), rs.Route.GetName())
 		}
 		for _, p := range rs.Parents {
 			if !apimeta.IsStatusConditionTrue(p.Conditions, string(gatewayv1.RouteConditionAccepted)) {
-				h.t.Fatalf("route %s/%s is not accepted: %+v", rs.Route.Namespace, rs.Route.Name, p.Conditions)
+				h.t.Fatalf("route %s/%s is not accepted: %+v", rs.Route.GetNamespace(), rs.Route.GetName(), p.Conditions)
 			}
 		}
 	}
-	cfg, err := controller.Render(tr.Model, h.opts)
+	cfg, err := render.Config(tr.Gateway, h.opts)
 	if err != nil {
 		h.t.Fatalf("render: %v", err)
 	}
@@ -113,7 +114,7 @@ func (h *harness) push(data []byte, version string) kengine.Result {
 }
 
 // apply runs the whole pipeline, snapshot to running config, and returns the config version.
-func (h *harness) apply(s *controller.Snapshot) string {
+func (h *harness) apply(s *translate.Snapshot) string {
 	h.t.Helper()
 	data, version := h.finalize(h.render(s))
 	if res := h.push(data, version); res.Err != nil {

@@ -11,7 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/khulnasoft/gateway/controller"
+	"github.com/khulnasoft/gateway/controller/translate"
 )
 
 // The Gateway lives in gatewayNamespace; routes and Services in appNamespace, which every
@@ -243,8 +243,8 @@ func service(name string, backends ...*backend) serviceObjects {
 
 // snapshot gathers a Gateway and loose objects (*HTTPRoute, serviceObjects, *Secret) the way
 // the controller reads them from its caches.
-func snapshot(gw *gatewayv1.Gateway, objs ...any) *controller.Snapshot {
-	s := &controller.Snapshot{
+func snapshot(gw *gatewayv1.Gateway, objs ...any) *translate.Snapshot {
+	s := &translate.Snapshot{
 		Class: &gatewayv1.GatewayClass{
 			ObjectMeta: metav1.ObjectMeta{Name: "kengine", Generation: 1},
 			Spec:       gatewayv1.GatewayClassSpec{ControllerName: controllerName},

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/khulnasoft/gateway/controller"
+	"github.com/khulnasoft/gateway/controller/render"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
@@ -89,7 +89,7 @@ func pushOne(t testing.TB, c *kengine.Client, ep kengine.Endpoint, data []byte, 
 // controller-pushed configs.
 func readyBody(t testing.TB, h *harness) string {
 	t.Helper()
-	resp, err := h.http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", h.opts.HealthPort, controller.ReadyPath))
+	resp, err := h.http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", h.opts.HealthPort, render.ReadyPath))
 	if err != nil {
 		t.Fatalf("readiness route: %v", err)
 	}

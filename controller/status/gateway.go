@@ -1,0 +1,96 @@
+package status
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/khulnasoft/gateway/informers"
+)
+
+// DataPlane is what a Gateway's Programmed condition is decided from: its Kengine Service,
+// its pods and how the push went.
+type DataPlane struct {
+	// HasService is true when a Service fronts the Gateway's Kengine pods.
+	HasService bool
+	// Addresses come from the Service's load-balancer status.
+	Addresses []gatewayv1.GatewayStatusAddress
+	// Pods is the number of Kengine pods the config was pushed to.
+	Pods int
+	// Failed lists "pod: reason" for every pod that was not programmed, sorted.
+	Failed []string
+	// Refused is true when a pod refused the config itself (not a transient failure).
+	Refused bool
+}
+
+// GatewayStatus is the desired status of a Gateway (conditions without transition times).
+func GatewayStatus(gw *gatewayv1.Gateway, res *GatewayResult, dp DataPlane) gatewayv1.GatewayStatus {
+	gen := gw.Generation
+	accepted := meta.IsStatusConditionTrue(res.Conditions, string(gatewayv1.GatewayConditionAccepted))
+	var programmed metav1.Condition
+	switch {
+	case !accepted:
+		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonInvalid, "the Gateway is not accepted", gen)
+	case !dp.HasService:
+		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonNoResources,
+			fmt.Sprintf("no Service labelled %s=%s in namespace %s fronts Kengine pods", informers.GatewayNameLabel, gw.Name, gw.Namespace), gen)
+	case dp.Pods == 0 && len(dp.Failed) > 0:
+		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonInvalid, Truncate(strings.Join(dp.Failed, "; ")), gen)
+	case dp.Pods == 0:
+		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonPending, "waiting for Kengine pods behind the Gateway's Service", gen)
+	case len(dp.Failed) > 0:
+		reason := gatewayv1.GatewayReasonPending
+		if dp.Refused {
+			reason = gatewayv1.GatewayReasonInvalid
+		}
+		msg := fmt.Sprintf("%d of %d Kengine pods are not programmed (they keep serving their last good config): %s",
+			len(dp.Failed), dp.Pods, strings.Join(dp.Failed, "; "))
+		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, reason, Truncate(msg), gen)
+	case len(dp.Addresses) == 0:
+		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonAddressNotAssigned, "the Gateway's Service has no load-balancer address yet", gen)
+	default:
+		programmed = Condition(gatewayv1.GatewayConditionProgrammed, true, gatewayv1.GatewayReasonProgrammed,
+			fmt.Sprintf("config programmed on %d Kengine pods", dp.Pods), gen)
+	}
+	st := gatewayv1.GatewayStatus{
+		Addresses:  dp.Addresses,
+		Conditions: append(append([]metav1.Condition{}, res.Conditions...), programmed),
+		Listeners:  make([]gatewayv1.ListenerStatus, len(res.Listeners)),
+	}
+	pushed := programmed.Status == metav1.ConditionTrue || programmed.Reason == string(gatewayv1.GatewayReasonAddressNotAssigned)
+	for i, l := range res.Listeners {
+		l.Conditions = append([]metav1.Condition{}, l.Conditions...)
+		switch {
+		case !res.Served[l.Name]:
+			l.Conditions = append(l.Conditions, Condition(gatewayv1.ListenerConditionProgrammed, false, gatewayv1.ListenerReasonInvalid, "the listener is not valid", gen))
+		case !pushed:
+			l.Conditions = append(l.Conditions, Condition(gatewayv1.ListenerConditionProgrammed, false, gatewayv1.ListenerReasonPending, "waiting for the Kengine pods to be programmed", gen))
+		default:
+			l.Conditions = append(l.Conditions, Condition(gatewayv1.ListenerConditionProgrammed, true, gatewayv1.ListenerReasonProgrammed, "listener programmed", gen))
+		}
+		st.Listeners[i] = l
+	}
+	return st
+}
+
+// gatewayStatusChanged compares everything the controller owns, ignoring transition times.
+func gatewayStatusChanged(existing, desired gatewayv1.GatewayStatus) bool {
+	if !reflect.DeepEqual(existing.Addresses, desired.Addresses) && !(len(existing.Addresses) == 0 && len(desired.Addresses) == 0) {
+		return true
+	}
+	if conditionsChanged(existing.Conditions, desired.Conditions) || len(existing.Listeners) != len(desired.Listeners) {
+		return true
+	}
+	for i := range desired.Listeners {
+		e, d := existing.Listeners[i], desired.Listeners[i]
+		if e.Name != d.Name || e.AttachedRoutes != d.AttachedRoutes || !reflect.DeepEqual(e.SupportedKinds, d.SupportedKinds) ||
+			len(e.Conditions) != len(d.Conditions) || conditionsChanged(e.Conditions, d.Conditions) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,51 @@
+package status
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// Result is the status translate derives for one Gateway and every route it looked at.
+// Programmed is not in it: it depends on the push, and the writer adds it (see DataPlane).
+type Result struct {
+	// Gateway is the Gateway's own status.
+	Gateway GatewayResult
+	// Routes holds, for every route that names the Gateway, the Gateway's entries in its
+	// status.parents (none when the route left the Gateway, so that stale entries go).
+	Routes []RouteResult
+}
+
+// GatewayResult is a Gateway's status before the push.
+type GatewayResult struct {
+	// Conditions holds Accepted.
+	Conditions []metav1.Condition
+	// Listeners is the status of every listener, in spec order, without Programmed.
+	Listeners []gatewayv1.ListenerStatus
+	// Served tells, per listener name, whether the listener is in the config.
+	Served map[gatewayv1.SectionName]bool
+}
+
+// RouteResult is the status one Gateway owns in one route.
+type RouteResult struct {
+	// Route is the route as read from the cache: a *gatewayv1.HTTPRoute (or another kind the
+	// writer knows; see routeKinds).
+	Route metav1.Object
+	// Parents are the entries for the parentRefs that select the Gateway.
+	Parents []gatewayv1.RouteParentStatus
+}
+
+// ParentIsGateway reports whether a parentRef of a route in routeNamespace names the Gateway
+// gwNamespace/gwName.
+func ParentIsGateway(p gatewayv1.ParentReference, routeNamespace, gwNamespace, gwName string) bool {
+	if p.Group != nil && *p.Group != gatewayv1.GroupName {
+		return false
+	}
+	if p.Kind != nil && *p.Kind != "Gateway" {
+		return false
+	}
+	ns := routeNamespace
+	if p.Namespace != nil && *p.Namespace != "" {
+		ns = string(*p.Namespace)
+	}
+	return ns == gwNamespace && string(p.Name) == gwName
+}

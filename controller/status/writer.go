@@ -1,0 +1,218 @@
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+)
+
+// Writer writes status for one controller: only what changed, retried on conflict against a
+// fresh read, never touching what other controllers or other Gateways own.
+type Writer struct {
+	client         gatewayclient.Interface
+	controllerName gatewayv1.GatewayController
+	now            func() time.Time
+}
+
+// NewWriter returns a writer for the controller named controllerName; now stamps condition
+// transitions.
+func NewWriter(client gatewayclient.Interface, controllerName string, now func() time.Time) *Writer {
+	return &Writer{client: client, controllerName: gatewayv1.GatewayController(controllerName), now: now}
+}
+
+// update is the one conflict-retry loop behind every status write. desired computes the object
+// to write from the latest copy of it and whether that changes anything; nothing is written
+// when it does not. On a conflict the object is read again and desired recomputed from the
+// fresh copy, so another writer's entries (other controllers, other Gateways) are never lost.
+// An object deleted meanwhile has no status left to report on.
+func update[T any](ctx context.Context, current T, desired func(current T) (T, bool),
+	write func(context.Context, T) error, get func(context.Context) (T, error)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		upd, changed := desired(current)
+		if !changed {
+			return nil
+		}
+		err := write(ctx, upd)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if apierrors.IsConflict(err) {
+			if fresh, getErr := get(ctx); getErr == nil {
+				current = fresh
+			}
+		}
+		return err
+	})
+}
+
+// WriteGatewayClass sets a class's conditions and supported features.
+func (w *Writer) WriteGatewayClass(ctx context.Context, gc *gatewayv1.GatewayClass, conditions []metav1.Condition, features []gatewayv1.SupportedFeature) error {
+	client := w.client.GatewayV1().GatewayClasses()
+	return update(ctx, gc, func(gc *gatewayv1.GatewayClass) (*gatewayv1.GatewayClass, bool) {
+		if !conditionsChanged(gc.Status.Conditions, conditions) && reflect.DeepEqual(gc.Status.SupportedFeatures, features) {
+			return nil, false
+		}
+		upd := gc.DeepCopy()
+		upd.Status.Conditions = mergeConditions(gc.Status.Conditions, conditions, metav1.NewTime(w.now()))
+		upd.Status.SupportedFeatures = features
+		return upd, true
+	}, func(ctx context.Context, upd *gatewayv1.GatewayClass) error {
+		_, err := client.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		if err == nil {
+			klog.FromContext(ctx).V(2).Info("Updated GatewayClass status")
+		}
+		return err
+	}, func(ctx context.Context) (*gatewayv1.GatewayClass, error) {
+		return client.Get(ctx, gc.Name, metav1.GetOptions{})
+	})
+}
+
+// Write writes a Gateway's status (res.Gateway with Programmed decided from dp) and its part
+// of every route's status.
+func (w *Writer) Write(ctx context.Context, gw *gatewayv1.Gateway, res *Result, dp DataPlane) error {
+	var errs []error
+	if err := w.writeGateway(ctx, gw, GatewayStatus(gw, &res.Gateway, dp)); err != nil {
+		errs = append(errs, fmt.Errorf("writing Gateway status: %w", err))
+	}
+	for _, rr := range res.Routes {
+		if err := w.WriteRoute(ctx, gw.Namespace, gw.Name, rr); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Writer) writeGateway(ctx context.Context, gw *gatewayv1.Gateway, desired gatewayv1.GatewayStatus) error {
+	client := w.client.GatewayV1().Gateways(gw.Namespace)
+	return update(ctx, gw, func(gw *gatewayv1.Gateway) (*gatewayv1.Gateway, bool) {
+		if !gatewayStatusChanged(gw.Status, desired) {
+			return nil, false
+		}
+		now := metav1.NewTime(w.now())
+		upd := gw.DeepCopy()
+		upd.Status.Addresses = desired.Addresses
+		upd.Status.Conditions = mergeConditions(gw.Status.Conditions, desired.Conditions, now)
+		upd.Status.Listeners = make([]gatewayv1.ListenerStatus, len(desired.Listeners))
+		for i, l := range desired.Listeners {
+			var old []metav1.Condition
+			for _, e := range gw.Status.Listeners {
+				if e.Name == l.Name {
+					old = e.Conditions
+				}
+			}
+			l.Conditions = withTransitionTimes(old, l.Conditions, now)
+			upd.Status.Listeners[i] = l
+		}
+		return upd, true
+	}, func(ctx context.Context, upd *gatewayv1.Gateway) error {
+		_, err := client.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		if err == nil {
+			klog.FromContext(ctx).V(2).Info("Updated Gateway status")
+		}
+		return err
+	}, func(ctx context.Context) (*gatewayv1.Gateway, error) {
+		return client.Get(ctx, gw.Name, metav1.GetOptions{})
+	})
+}
+
+// ClearRoutes removes this controller's entries for the Gateway gwNamespace/gwName from every
+// given route, once the Gateway is deleted or no longer of a class of ours: a route must not
+// keep claiming Accepted on a parent that no longer serves it.
+func (w *Writer) ClearRoutes(ctx context.Context, gwNamespace, gwName string, routes []metav1.Object) error {
+	var errs []error
+	for _, r := range routes {
+		if err := w.WriteRoute(ctx, gwNamespace, gwName, RouteResult{Route: r}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WriteRoute replaces this controller's entries for one Gateway in a route's status.parents
+// and keeps every other entry (other Gateways, other controllers).
+func (w *Writer) WriteRoute(ctx context.Context, gwNamespace, gwName string, rr RouteResult) error {
+	merge := func(existing []gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, bool) {
+		return w.mergeParents(existing, rr.Route.GetNamespace(), gwNamespace, gwName, rr.Parents)
+	}
+	var err error
+	switch r := rr.Route.(type) {
+	case *gatewayv1.HTTPRoute:
+		c := w.client.GatewayV1().HTTPRoutes(r.Namespace)
+		err = writeRoute(ctx, r, merge, func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+			(*gatewayv1.HTTPRoute).DeepCopy, c.UpdateStatus, c.Get)
+	default:
+		return fmt.Errorf("writing route status: unknown route type %T", rr.Route)
+	}
+	if err != nil {
+		return fmt.Errorf("writing status of %T %s/%s: %w", rr.Route, rr.Route.GetNamespace(), rr.Route.GetName(), err)
+	}
+	return nil
+}
+
+// writeRoute is WriteRoute for one route kind T, given how to reach its RouteStatus, copy it,
+// update its status and read it.
+func writeRoute[T metav1.Object](ctx context.Context, route T,
+	merge func([]gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, bool),
+	statusOf func(T) *gatewayv1.RouteStatus, deepCopy func(T) T,
+	updateStatus func(context.Context, T, metav1.UpdateOptions) (T, error),
+	get func(context.Context, string, metav1.GetOptions) (T, error)) error {
+	name := route.GetName()
+	return update(ctx, route, func(r T) (T, bool) {
+		parents, changed := merge(statusOf(r).Parents)
+		if !changed {
+			var zero T
+			return zero, false
+		}
+		upd := deepCopy(r)
+		statusOf(upd).Parents = parents
+		return upd, true
+	}, func(ctx context.Context, upd T) error {
+		_, err := updateStatus(ctx, upd, metav1.UpdateOptions{})
+		return err
+	}, func(ctx context.Context) (T, error) {
+		return get(ctx, name, metav1.GetOptions{})
+	})
+}
+
+// mergeParents returns existing with the entries this controller wrote for the Gateway
+// replaced by desired, and whether anything changed.
+func (w *Writer) mergeParents(existing []gatewayv1.RouteParentStatus, routeNamespace, gwNamespace, gwName string, desired []gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, bool) {
+	now := metav1.NewTime(w.now())
+	out := make([]gatewayv1.RouteParentStatus, 0, len(existing)+len(desired))
+	var ours []gatewayv1.RouteParentStatus
+	for _, p := range existing {
+		if p.ControllerName == w.controllerName && ParentIsGateway(p.ParentRef, routeNamespace, gwNamespace, gwName) {
+			ours = append(ours, p)
+			continue
+		}
+		out = append(out, p)
+	}
+	changed := len(ours) != len(desired)
+	for _, d := range desired {
+		var old []metav1.Condition
+		found := false
+		for _, o := range ours {
+			if reflect.DeepEqual(o.ParentRef, d.ParentRef) {
+				old, found = o.Conditions, true
+				if len(o.Conditions) != len(d.Conditions) || conditionsChanged(o.Conditions, d.Conditions) {
+					changed = true
+				}
+			}
+		}
+		if !found {
+			changed = true
+		}
+		d.Conditions = withTransitionTimes(old, d.Conditions, now)
+		out = append(out, d)
+	}
+	return out, changed
+}

@@ -1,0 +1,230 @@
+package translate_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/khulnasoft/gateway/controller/internal/testobj"
+	"github.com/khulnasoft/gateway/controller/translate"
+)
+
+// update rewrites the golden files instead of comparing with them.
+var update = flag.Bool("update", false, "rewrite ir.yaml and status.yaml of the golden cases")
+
+// goldenDir holds one directory per feature: in.yaml (the objects) → ir.yaml + status.yaml
+// (translate, here), and ir.yaml → kengine.json (render, in controller/render).
+const goldenDir = "../testdata/golden"
+
+// goldenOptions is an optional options.yaml of a golden case: what the snapshot and the
+// options hold besides Kubernetes objects.
+type goldenOptions struct {
+	// AllowExternalNameBackends is translate.Options.AllowExternalNameBackends.
+	AllowExternalNameBackends bool `json:"allowExternalNameBackends"`
+	// ProxyAddresses are the Gateway's own Kengine pod addresses.
+	ProxyAddresses []string `json:"proxyAddresses"`
+	// ExternalNames maps an ExternalName to the addresses it resolves to, or to
+	// ["error: <message>"] when it does not resolve.
+	ExternalNames map[string][]string `json:"externalNames"`
+	// Excluded lists objects Kengine refused, as "Kind namespace/name" or "Listener name",
+	// with the message.
+	Excluded []struct {
+		Kind      string `json:"kind"`
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+		Message   string `json:"message"`
+	} `json:"excluded"`
+}
+
+// goldenStatus is status.yaml: the status translate decided, without transition times.
+type goldenStatus struct {
+	Gateway struct {
+		Conditions []metav1.Condition             `json:"conditions"`
+		Listeners  []gatewayv1.ListenerStatus     `json:"listeners"`
+		Served     map[gatewayv1.SectionName]bool `json:"served"`
+	} `json:"gateway"`
+	Routes []goldenRouteStatus `json:"routes"`
+}
+
+type goldenRouteStatus struct {
+	Route   string                        `json:"route"`
+	Parents []gatewayv1.RouteParentStatus `json:"parents"`
+}
+
+// TestGolden translates every golden case's in.yaml and compares the model and the status
+// with ir.yaml and status.yaml. Run with -update to regenerate them, and read the diff.
+func TestGolden(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(goldenDir, "*", "in.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no golden cases found")
+	}
+	for _, in := range dirs {
+		dir := filepath.Dir(in)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			s, opts := loadGoldenCase(t, dir)
+			res := translate.Translate(s, opts)
+			irYAML, err := yaml.Marshal(res.Gateway)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st goldenStatus
+			st.Gateway.Conditions = res.Status.Gateway.Conditions
+			st.Gateway.Listeners = res.Status.Gateway.Listeners
+			st.Gateway.Served = res.Status.Gateway.Served
+			for _, r := range res.Status.Routes {
+				st.Routes = append(st.Routes, goldenRouteStatus{Route: r.Route.GetNamespace() + "/" + r.Route.GetName(), Parents: r.Parents})
+			}
+			statusYAML, err := yaml.Marshal(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareGolden(t, filepath.Join(dir, "ir.yaml"), irYAML)
+			compareGolden(t, filepath.Join(dir, "status.yaml"), statusYAML)
+		})
+	}
+}
+
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update and review the new file)", err)
+	}
+	if d := cmp.Diff(string(want), string(got)); d != "" {
+		t.Errorf("%s differs (-want +got); if the change is intended, rerun with -update and review the diff:\n%s", path, d)
+	}
+}
+
+// loadGoldenCase reads in.yaml (and options.yaml) into a snapshot: the one Gateway, and every
+// other object by kind.
+func loadGoldenCase(t *testing.T, dir string) (*translate.Snapshot, translate.Options) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "in.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &translate.Snapshot{
+		Services:       map[types.NamespacedName]*corev1.Service{},
+		EndpointSlices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
+		Secrets:        map[types.NamespacedName]*corev1.Secret{},
+		Namespaces:     map[string]*corev1.Namespace{},
+	}
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			t.Fatal(err)
+		}
+		decode := func(into any) {
+			if err := yaml.UnmarshalStrict(doc, into); err != nil {
+				t.Fatalf("%s: %v", meta.Kind, err)
+			}
+		}
+		switch meta.Kind {
+		case "GatewayClass":
+			s.Class = &gatewayv1.GatewayClass{}
+			decode(s.Class)
+		case "Gateway":
+			if s.Gateway != nil {
+				t.Fatal("in.yaml holds more than one Gateway")
+			}
+			s.Gateway = &gatewayv1.Gateway{}
+			decode(s.Gateway)
+		case "HTTPRoute":
+			r := &gatewayv1.HTTPRoute{}
+			decode(r)
+			s.HTTPRoutes = append(s.HTTPRoutes, r)
+		case "Service":
+			v := &corev1.Service{}
+			decode(v)
+			s.Services[types.NamespacedName{Namespace: v.Namespace, Name: v.Name}] = v
+		case "EndpointSlice":
+			v := &discoveryv1.EndpointSlice{}
+			decode(v)
+			key := types.NamespacedName{Namespace: v.Namespace, Name: v.Labels[discoveryv1.LabelServiceName]}
+			s.EndpointSlices[key] = append(s.EndpointSlices[key], v)
+		case "Secret":
+			v := &corev1.Secret{}
+			decode(v)
+			s.Secrets[types.NamespacedName{Namespace: v.Namespace, Name: v.Name}] = v
+		case "Namespace":
+			v := &corev1.Namespace{}
+			decode(v)
+			s.Namespaces[v.Name] = v
+		case "ReferenceGrant":
+			v := &gatewayv1.ReferenceGrant{}
+			decode(v)
+			s.ReferenceGrants = append(s.ReferenceGrants, v)
+		default:
+			t.Fatalf("in.yaml: unexpected kind %q", meta.Kind)
+		}
+	}
+	if s.Gateway == nil {
+		t.Fatal("in.yaml holds no Gateway")
+	}
+	opts := translate.Options{ControllerName: testobj.ControllerName, ReservedPorts: []int{2019, 2021, 19080, 19081, 19082}}
+	if data, err := os.ReadFile(filepath.Join(dir, "options.yaml")); err == nil {
+		var o goldenOptions
+		if err := yaml.UnmarshalStrict(data, &o); err != nil {
+			t.Fatalf("options.yaml: %v", err)
+		}
+		opts.AllowExternalNameBackends = o.AllowExternalNameBackends
+		s.ProxyAddresses = o.ProxyAddresses
+		s.ExternalNames = map[string]translate.ResolvedName{}
+		for name, addrs := range o.ExternalNames {
+			var res translate.ResolvedName
+			for _, a := range addrs {
+				if msg, ok := strings.CutPrefix(a, "error: "); ok {
+					res.Err = errors.New(msg)
+					continue
+				}
+				res.Addrs = append(res.Addrs, netip.MustParseAddr(a))
+			}
+			s.ExternalNames[name] = res
+		}
+		if len(o.Excluded) > 0 {
+			s.Excluded = map[translate.ObjectRef]string{}
+		}
+		for _, e := range o.Excluded {
+			s.Excluded[translate.ObjectRef{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name}] = e.Message
+		}
+	} else if !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return s, opts
+}

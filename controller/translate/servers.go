@@ -1,0 +1,58 @@
+package translate
+
+import (
+	"sort"
+
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/khulnasoft/gateway/controller/ir"
+)
+
+// vhost is translate's working state for the routes of one hostname on one listener.
+type vhost struct {
+	hostname string
+	rules    []placedRule
+}
+
+// placedRule is a model route placed on a host, with the key that orders it there.
+type placedRule struct {
+	route *ir.HTTPRoute
+	key   *precedence
+}
+
+// buildServers groups the served listeners by port and orders listeners, virtual hosts and
+// routes for first-match evaluation.
+func (t *translator) buildServers(listeners []*listener) {
+	byPort := map[int]*ir.HTTPServer{}
+	for _, l := range listeners {
+		if !l.served {
+			continue
+		}
+		port := int(l.spec.Port)
+		srv := byPort[port]
+		if srv == nil {
+			srv = &ir.HTTPServer{Port: port, TLS: l.spec.Protocol == gatewayv1.HTTPSProtocolType}
+			byPort[port] = srv
+			t.out.HTTP = append(t.out.HTTP, srv)
+		}
+		il := &ir.HTTPListener{Name: string(l.spec.Name), Hostname: hostnameOf(l.spec.Hostname), TLS: l.tls}
+		for _, vh := range l.vhosts {
+			sort.SliceStable(vh.rules, func(i, j int) bool { return vh.rules[i].key.less(vh.rules[j].key) })
+			routes := make([]*ir.HTTPRoute, len(vh.rules))
+			for i, pr := range vh.rules {
+				routes[i] = pr.route
+			}
+			il.VirtualHosts = append(il.VirtualHosts, &ir.VirtualHost{Hostname: vh.hostname, Routes: routes})
+		}
+		sort.Slice(il.VirtualHosts, func(i, j int) bool {
+			return hostnameLess(il.VirtualHosts[i].Hostname, il.VirtualHosts[j].Hostname)
+		})
+		srv.Listeners = append(srv.Listeners, il)
+	}
+	sort.Slice(t.out.HTTP, func(i, j int) bool { return t.out.HTTP[i].Port < t.out.HTTP[j].Port })
+	for _, srv := range t.out.HTTP {
+		sort.SliceStable(srv.Listeners, func(i, j int) bool {
+			return hostnameLess(srv.Listeners[i].Hostname, srv.Listeners[j].Hostname)
+		})
+	}
+}

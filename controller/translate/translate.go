@@ -1,0 +1,166 @@
+package translate
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/khulnasoft/gateway/controller/ir"
+	"github.com/khulnasoft/gateway/controller/status"
+)
+
+// Snapshot is the part of the cluster one Gateway's translation depends on, read from the
+// informer caches. Its objects are shared with the cache and must not be mutated.
+type Snapshot struct {
+	// Class is the Gateway's GatewayClass.
+	Class *gatewayv1.GatewayClass
+	// Gateway is the Gateway being translated.
+	Gateway *gatewayv1.Gateway
+	// HTTPRoutes name the Gateway as a parent in spec or in status (to clean stale entries).
+	HTTPRoutes []*gatewayv1.HTTPRoute
+	// Services by namespace/name: route backends.
+	Services map[types.NamespacedName]*corev1.Service
+	// EndpointSlices by the namespace/name of their Service.
+	EndpointSlices map[types.NamespacedName][]*discoveryv1.EndpointSlice
+	// Secrets by namespace/name: listener certificates.
+	Secrets map[types.NamespacedName]*corev1.Secret
+	// Namespaces by name, for allowedRoutes namespace selectors.
+	Namespaces map[string]*corev1.Namespace
+	// ReferenceGrants in every namespace a reference points into.
+	ReferenceGrants []*gatewayv1.ReferenceGrant
+	// ProxyAddresses are the IP addresses of the Gateway's own Kengine pods, which no route
+	// may use as a backend.
+	ProxyAddresses []string
+	// ExternalNames holds, by name, what the ExternalName backends of the routes resolved to.
+	// Names are resolved only when the GatewayClass allows ExternalName backends.
+	ExternalNames map[string]ResolvedName
+	// Excluded are objects left out of the config, with the error Kengine gave when a config
+	// holding them was refused.
+	Excluded map[ObjectRef]string
+}
+
+// Options are the controller settings translate depends on.
+type Options struct {
+	// ControllerName is written into route parent status.
+	ControllerName string
+	// ReservedPorts are ports the proxy uses itself (admin, readiness, failure answers); a
+	// listener on one of them is not accepted (PortUnavailable).
+	ReservedPorts []int
+	// AllowExternalNameBackends admits Services of type ExternalName as backends; the
+	// GatewayClass parameters decide it.
+	AllowExternalNameBackends bool
+	// AllowLoopbackBackends admits loopback backend addresses. Only tests whose backends run
+	// on the host's loopback set it; the controller never does.
+	AllowLoopbackBackends bool
+}
+
+// Result is what translate derives from a Snapshot: the model to serve and the status of every
+// object it looked at.
+type Result struct {
+	// Gateway is what the Kengine pods must serve.
+	Gateway *ir.Gateway
+	// Status is the status of the Gateway, its listeners and its routes, without Programmed.
+	Status status.Result
+}
+
+// ObjectRef names a part of a Gateway's config that can be left out on its own: a route, or
+// one of the Gateway's listeners (Kind "Listener", no namespace).
+type ObjectRef struct {
+	// Kind is the route kind, or "Listener".
+	Kind string
+	// Namespace is the route's namespace; empty for listeners.
+	Namespace string
+	// Name is the route's name or the listener's sectionName.
+	Name string
+}
+
+// String names the object for messages and events.
+func (o ObjectRef) String() string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
+// RouteRef names a route.
+func RouteRef(kind, namespace, name string) ObjectRef {
+	return ObjectRef{Kind: kind, Namespace: namespace, Name: name}
+}
+
+// ListenerRef names a listener of the translated Gateway.
+func ListenerRef(name gatewayv1.SectionName) ObjectRef {
+	return ObjectRef{Kind: "Listener", Name: string(name)}
+}
+
+// translator is the state of one Translate call.
+type translator struct {
+	s      *Snapshot
+	opts   Options
+	policy backendAddressPolicy
+	out    *ir.Gateway
+	res    *status.Result
+}
+
+// Translate turns a snapshot into a model and status. It never fails: whatever is invalid is
+// reported in status and left out of the model, so one bad object cannot take down the rest.
+func Translate(s *Snapshot, opts Options) *Result {
+	gw := s.Gateway
+	result := &Result{Gateway: &ir.Gateway{Name: gw.Namespace + "/" + gw.Name}}
+	t := &translator{
+		s:      s,
+		opts:   opts,
+		policy: newBackendAddressPolicy(s.ProxyAddresses, opts.AllowLoopbackBackends),
+		out:    result.Gateway,
+		res:    &result.Status,
+	}
+	listeners := t.listeners()
+	t.gatewayAccepted(listeners)
+	for _, r := range s.HTTPRoutes {
+		t.res.Routes = append(t.res.Routes, status.RouteResult{Route: r, Parents: t.attach(httpRoute{r}, listeners)})
+	}
+	t.buildServers(listeners)
+	t.res.Gateway.Served = make(map[gatewayv1.SectionName]bool, len(listeners))
+	for _, l := range listeners {
+		t.res.Gateway.Served[l.spec.Name] = l.served
+	}
+	return result
+}
+
+// gatewayAccepted decides the Gateway's Accepted condition from its listeners.
+func (t *translator) gatewayAccepted(listeners []*listener) {
+	gw := t.s.Gateway
+	gen := gw.Generation
+	valid := 0
+	for _, l := range listeners {
+		if l.attachable {
+			valid++
+		}
+	}
+	var accepted = status.Condition(gatewayv1.GatewayConditionAccepted, true, gatewayv1.GatewayReasonAccepted, "Gateway accepted", gen)
+	switch {
+	case len(gw.Spec.Addresses) > 0:
+		accepted = status.Condition(gatewayv1.GatewayConditionAccepted, false,
+			gatewayv1.GatewayReasonUnsupportedAddress, "spec.addresses is not supported; the address comes from the Kengine Service", gen)
+		for _, l := range listeners {
+			l.attachable, l.served = false, false
+		}
+	case valid == 0 && len(listeners) > 0:
+		accepted = status.Condition(gatewayv1.GatewayConditionAccepted, false,
+			gatewayv1.GatewayReasonListenersNotValid, "no listener is valid", gen)
+	case valid < len(listeners):
+		accepted = status.Condition(gatewayv1.GatewayConditionAccepted, true,
+			gatewayv1.GatewayReasonListenersNotValid, "some listeners are not valid; see their conditions", gen)
+	}
+	t.res.Gateway.Conditions = append(t.res.Gateway.Conditions, accepted)
+}
+
+// hostnameOf is a listener or route hostname in lower case; "" when unset.
+func hostnameOf(h *gatewayv1.Hostname) string {
+	if h == nil {
+		return ""
+	}
+	return strings.ToLower(string(*h))
+}
