@@ -30,10 +30,20 @@ FUZZ_TARGET := FuzzRenderAcceptedByKengine
 FUZZTIME    ?= 10m
 
 .PHONY: test
-test: kengine ## Run unit tests, the integration tests against a real Kengine process and a short fuzz run
+test: kengine imports ## Run unit tests, the integration tests against a real Kengine process and a short fuzz run
 	$(GO) test -race ./...
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -race -count=1 ./...
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -run '^$$' -fuzz '^$(FUZZ_TARGET)$$' -fuzztime 20s -parallel 2 .
+
+# The stage packages' import rules (README, "How it works"): the IR depends on the standard
+# library only, and render on no Kubernetes or Gateway API package.
+.PHONY: imports
+imports: ## Check the stage packages' import rules (controller/ir: standard library only; controller/render: no Kubernetes)
+	@deps=$$($(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./controller/ir | grep -v '^github.com/khulnasoft/gateway/controller/ir$$' || true); \
+	if [ -n "$$deps" ]; then echo "controller/ir must depend on the standard library only, not: $$deps"; exit 1; fi
+	@deps=$$($(GO) list -deps ./controller/render | grep -E '^(k8s\.io|sigs\.k8s\.io)/' || true); \
+	if [ -n "$$deps" ]; then echo "controller/render must not depend on: $$deps"; exit 1; fi
+	@echo "import rules hold"
 
 .PHONY: fuzz
 fuzz: kengine ## Fuzz translate and render against a real Kengine for FUZZTIME (default 10m); new failures land in e2e/integration/testdata/fuzz
