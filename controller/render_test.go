@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/managed"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
@@ -150,7 +151,7 @@ func TestRenderedConfigsMakeNoOutboundRequests(t *testing.T) {
 	snap := goldenSnapshot(t)
 	snap.Secrets[nn("infra", "cert")] = tlsSecret(t, "infra", "cert", "secure.example.com")
 	opts := testRenderOptions()
-	opts.Admin, opts.PKI = ManagedAdmin(ManagedAdminParams{Identity: AdminIdentity("infra", "gw"), Pins: []string{"cGlu"}, RemoteListen: ":2021", Dir: "/etc/kengine/admin"})
+	opts.Admin, opts.PKI = managed.Admin(managed.AdminParams{Identity: managed.AdminIdentity("infra", "gw"), Pins: []string{"cGlu"}, RemoteListen: ":2021", Dir: "/etc/kengine/admin"})
 	cfg, err := Render(translate(snap).Model, opts)
 	if err != nil {
 		t.Fatal(err)

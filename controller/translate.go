@@ -48,7 +48,7 @@ type TranslateOptions struct {
 	// listener on one of them is not accepted (PortUnavailable).
 	ReservedPorts []int
 	// AllowExternalNameBackends admits Services of type ExternalName as backends; the
-	// GatewayClass parameters decide it (ParamAllowExternalNameBackends).
+	// GatewayClass parameters decide it (managed.ParamAllowExternalNameBackends).
 	AllowExternalNameBackends bool
 	// AllowLoopbackBackends admits loopback backend addresses. Only tests whose backends run
 	// on the host's loopback set it; the controller never does.

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/managed"
 	"github.com/khulnasoft/gateway/informers"
 )
 
@@ -409,7 +410,7 @@ func resolveBackend(s *Snapshot, opts TranslateOptions, r *gatewayv1.HTTPRoute, 
 		// Kengine, DNS could answer with an address the check below never saw.
 		if !opts.AllowExternalNameBackends {
 			b.FailureStatus = 500
-			return b, gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("Service %s is of type ExternalName, which this GatewayClass does not allow as a backend (a cluster admin can set %s: \"true\" in the GatewayClass parameters)", nn, ParamAllowExternalNameBackends)
+			return b, gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("Service %s is of type ExternalName, which this GatewayClass does not allow as a backend (a cluster admin can set %s: \"true\" in the GatewayClass parameters)", nn, managed.ParamAllowExternalNameBackends)
 		}
 		res, ok := s.ExternalNames[svc.Spec.ExternalName]
 		if !ok || res.Err != nil {
