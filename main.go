@@ -38,6 +38,7 @@ import (
 	gatewayscheme "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/scheme"
 
 	"github.com/khulnasoft/gateway/controller"
+	"github.com/khulnasoft/gateway/controller/managed"
 	"github.com/khulnasoft/gateway/controller/render"
 	"github.com/khulnasoft/gateway/informers"
 	"github.com/khulnasoft/gateway/kengine"
@@ -208,18 +209,18 @@ func run(ctx context.Context, o *options) error {
 		}
 		byoPusher = client
 	}
-	managed := controller.ManagedOptions{Enabled: o.managed, Image: o.kengineImage, AdminPort: o.managedAdminPort}
+	managedOpts := managed.Options{Enabled: o.managed, Image: o.kengineImage, AdminPort: o.managedAdminPort}
 	// The controller's own admin PKI serves managed Gateways and, when no bring-your-own admin
 	// settings are given, bring-your-own Kengine too (through the admin Secret it publishes).
 	if o.managed || byoPusher == nil {
-		pki, err := controller.LoadAdminPKI(ctx, kube, controller.AdminPKIOptions{
+		pki, err := managed.LoadAdminPKI(ctx, kube, managed.AdminPKIOptions{
 			Namespace: o.controllerNamespace(), Name: o.adminCASecret, RotationOverlap: o.clientCAOverlap,
 		})
 		if err != nil {
 			return err
 		}
-		managed.PKI = pki
-		managed.NewPusher = func(t *controller.KengineTLS) (controller.Pusher, error) {
+		managedOpts.PKI = pki
+		managedOpts.NewPusher = func(t *managed.KengineTLS) (kengine.Pusher, error) {
 			return kengine.NewClient(kengine.ClientOptions{
 				Port: t.Port, TLSConfig: pki.ClientTLSConfig(t.Identity), Timeout: o.pushTimeout, Concurrency: o.pushConcurrency,
 			})
@@ -254,7 +255,7 @@ func run(ctx context.Context, o *options) error {
 	}
 	ctrl, err := controller.New(kube, gw, inf, byoPusher, controller.Options{
 		ControllerName: o.controllerName,
-		Managed:        managed,
+		Managed:        managedOpts,
 		Render:         render.Options{Admin: admin, PKI: adminPKIApp, HealthPort: o.healthPort},
 		AdminPort:      o.adminPort,
 		ResyncPeriod:   o.resyncPeriod,
@@ -266,10 +267,10 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	start := func(ctx context.Context) error {
-		if managed.PKI != nil {
+		if managedOpts.PKI != nil {
 			// A standby replica loaded the CA when it started; the leader before it may have
 			// rotated the client CA since.
-			if err := managed.PKI.Reload(ctx); err != nil {
+			if err := managedOpts.PKI.Reload(ctx); err != nil {
 				return err
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/klog/v2"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
+	"github.com/khulnasoft/gateway/controller/managed"
 	"github.com/khulnasoft/gateway/controller/render"
 	"github.com/khulnasoft/gateway/controller/status"
 	"github.com/khulnasoft/gateway/informers"
@@ -26,13 +27,9 @@ import (
 // DefaultControllerName is the GatewayClass controllerName this controller answers to.
 const DefaultControllerName = "khulnasoft.com/kengine-gateway"
 
-// Pusher programs Kengine pods; *kengine.Client implements it.
-type Pusher interface {
-	// Push loads config into every endpoint and reports each one's outcome in input order.
-	Push(ctx context.Context, eps []kengine.Endpoint, config []byte, version string) []kengine.Result
-	// Forget drops per-pod state for endpoints keep rejects.
-	Forget(keep func(kengine.Endpoint) bool)
-}
+// Pusher programs Kengine pods; *kengine.Client implements it. It is an alias, so that the
+// controller and its stages share one interface.
+type Pusher = kengine.Pusher
 
 // Options configure a Controller.
 type Options struct {
@@ -50,8 +47,9 @@ type Options struct {
 	Clock workqueue.Clock
 	// QueueMetrics receives the work queue's metrics; nil disables them.
 	QueueMetrics workqueue.MetricsProvider
-	// Managed configures Kengine deployments run by the controller.
-	Managed ManagedOptions
+	// Managed configures Kengine deployments run by the controller. New sets its HealthPort
+	// and ReadyPath from Render, so that the pods' readiness probe asks for what render serves.
+	Managed managed.Options
 	// Now returns the time written into condition transitions; nil means time.Now.
 	Now func() time.Time
 	// Recorder records Events on Gateways (for example when Kengine refused a config); nil
@@ -86,7 +84,7 @@ type Controller struct {
 	pusher    Pusher
 	queue     *workqueue.Queue[queueKey]
 	opts      Options
-	managed   managedState
+	managed   *managed.Reconciler
 	resolver  *nameResolver
 	// rejections remembers, per Gateway, what Kengine refused and what it last accepted.
 	rejections rejectionMemory
@@ -104,13 +102,20 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, inf *informers.I
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	// The managed pods' readiness probe asks for the route render serves.
+	opts.Managed.HealthPort, opts.Managed.ReadyPath = opts.Render.HealthPort, render.ReadyPath
+	managedKengine := managed.NewReconciler(kube, managed.Listers{
+		Services: inf.Services, Secrets: inf.Secrets, ConfigMaps: inf.ConfigMaps,
+		ServiceAccounts: inf.Managed.ServiceAccounts, Deployments: inf.Managed.Deployments, DaemonSets: inf.Managed.DaemonSets,
+		GatewayServices: inf.KengineServicesForGateway,
+	}, opts.Managed)
 	c := &Controller{
 		kube:      kube,
 		gateway:   gw,
 		informers: inf,
 		pusher:    pusher,
 		opts:      opts,
-		managed:   managedState{applied: map[string]appliedObject{}, pushers: map[types.NamespacedName]Pusher{}},
+		managed:   managedKengine,
 		resolver:  newNameResolver(opts.LookupHost, opts.Now),
 		metrics:   newControllerMetrics(opts.Registerer),
 		status:    status.NewWriter(gw, opts.ControllerName, opts.Now),

@@ -11,6 +11,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/pkg/features"
 
+	"github.com/khulnasoft/gateway/controller/managed"
 	"github.com/khulnasoft/gateway/controller/status"
 	"github.com/khulnasoft/gateway/informers"
 )
@@ -72,8 +73,8 @@ func (c *Controller) syncGatewayClass(ctx context.Context, name string) error {
 		return nil
 	}
 	accepted := status.Condition(gatewayv1.GatewayClassConditionStatusAccepted, true, gatewayv1.GatewayClassReasonAccepted, "handled by "+c.opts.ControllerName, gc.Generation)
-	var perr *parametersError
-	if err := c.overlayClassParameters(&kengineParameters{}, gc); errors.As(err, &perr) {
+	var perr *managed.ParametersError
+	if _, err := c.managed.ClassParameters(gc); errors.As(err, &perr) {
 		accepted = status.Condition(gatewayv1.GatewayClassConditionStatusAccepted, false, gatewayv1.GatewayClassReasonInvalidParameters, perr.Error(), gc.Generation)
 	} else if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"k8s.io/klog/v2"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/managed"
 	"github.com/khulnasoft/gateway/controller/render"
 	"github.com/khulnasoft/gateway/controller/status"
 	"github.com/khulnasoft/gateway/controller/translate"
@@ -42,7 +43,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	gw, err := c.informers.Gateways.Gateways(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
 		logger.V(4).Info("Gateway deleted")
-		c.forgetManaged(key)
+		c.managed.Forget(key)
 		c.rejections.forget(key)
 		return c.clearRouteParents(ctx, key)
 	}
@@ -64,16 +65,16 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 
 	// Managed or bring-your-own Kengine. The parameters are resolved for both: the class's
 	// also say what route authors may do (ExternalName backends).
-	managed := false
+	isManaged := false
 	if c.opts.Managed.Enabled {
-		byo, err := c.bringsOwnKengine(gw)
+		byo, err := c.managed.BringsOwnKengine(gw)
 		if err != nil {
 			return err
 		}
-		managed = !byo
+		isManaged = !byo
 	}
-	params, paramsErr := c.resolveParameters(class, gw)
-	var perr *parametersError
+	params, paramsErr := c.managed.ResolveParameters(class, gw)
+	var perr *managed.ParametersError
 	if paramsErr != nil && !errors.As(paramsErr, &perr) {
 		return paramsErr
 	}
@@ -83,7 +84,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	if err != nil {
 		return err
 	}
-	snap, err := c.buildSnapshot(ctx, class, gw, dp, params.allowExternalName)
+	snap, err := c.buildSnapshot(ctx, class, gw, dp, params.AllowExternalNameBackends)
 	if err != nil {
 		return fmt.Errorf("building snapshot: %w", err)
 	}
@@ -93,7 +94,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	topts := translate.Options{
 		ControllerName:            c.opts.ControllerName,
 		ReservedPorts:             c.reservedPorts(),
-		AllowExternalNameBackends: params.allowExternalName,
+		AllowExternalNameBackends: params.AllowExternalNameBackends,
 	}
 	tr := translate.Translate(snap, topts)
 	if paramsErr != nil {
@@ -105,22 +106,26 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	accepted := meta.IsStatusConditionTrue(tr.Status.Gateway.Conditions, string(gatewayv1.GatewayConditionAccepted))
 	ropts, pusher := c.opts.Render, c.pusher
 	switch {
-	case managed && accepted:
-		if ropts, pusher, err = c.reconcileManaged(ctx, gw, class, params); err != nil {
+	case isManaged && accepted:
+		access, err := c.managed.Reconcile(ctx, gw, class, params)
+		if err != nil {
 			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 				return nil // the namespace is going away, and the Gateway with it
 			}
 			return fmt.Errorf("reconciling the managed Kengine: %w", err)
 		}
-	case !managed && accepted && pusher == nil && c.opts.Managed.PKI != nil:
+		ropts.Admin, ropts.PKI, pusher = access.Admin, access.PKI, access.Pusher
+	case !isManaged && accepted && pusher == nil && c.opts.Managed.PKI != nil:
 		// Bring-your-own Kengine without admin flags: the controller issues the admin Secret
 		// the user's pods mount, and talks to them over the same mutual TLS.
-		if ropts, pusher, _, err = c.reconcileAdmin(ctx, gw, class); err != nil {
+		access, err := c.managed.ReconcileAdmin(ctx, gw, class)
+		if err != nil {
 			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 				return nil
 			}
 			return fmt.Errorf("reconciling the admin credentials: %w", err)
 		}
+		ropts.Admin, ropts.PKI, pusher = access.Admin, access.PKI, access.Pusher
 	}
 	if pusher == nil {
 		// Bring-your-own Kengine without admin credentials: nothing can be pushed.
@@ -149,7 +154,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 			c.rejections.recordAccepted(key, fps, snap.Excluded)
 		}
 	}
-	logger.V(4).Info("Synced", "managed", managed, "version", version[:12], "bytes", len(data), "pods", outcome.pods, "failed", len(outcome.failed))
+	logger.V(4).Info("Synced", "managed", isManaged, "version", version[:12], "bytes", len(data), "pods", outcome.pods, "failed", len(outcome.failed))
 	// 5. status
 	if err := c.status.Write(ctx, gw, &tr.Status, dp.status(outcome)); err != nil {
 		return err

@@ -59,7 +59,7 @@ func newManaged(kube kubernetes.Interface, resync time.Duration, transform cache
 // trust: it only decides that the cache keeps the Secret's data and that an edit resyncs a
 // Gateway of the same namespace. The controller reads an admin Secret only in its Gateway's
 // namespace, whose owner is trusted, and accepts the intermediate in it only if it verifies
-// against its own root for that Gateway's identity (controller.AdminPKI.IntermediateValid).
+// against its own root for that Gateway's identity (AdminPKI.IntermediateValid in controller/managed).
 func adminSecretGateway(s *corev1.Secret) (string, bool) {
 	gw, instance := s.Labels[GatewayNameLabel], s.Labels[InstanceLabel]
 	if gw == "" || instance == "" || s.Name != instance+AdminSecretSuffix {

@@ -6,6 +6,16 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// Pusher programs Kengine pods. *Client implements it; tests substitute a fake.
+type Pusher interface {
+	// Push loads config into every endpoint and reports each one's outcome in input order.
+	Push(ctx context.Context, eps []Endpoint, config []byte, version string) []Result
+	// Forget drops per-pod state for endpoints keep rejects.
+	Forget(keep func(Endpoint) bool)
+}
+
+var _ Pusher = (*Client)(nil)
+
 // Result is the outcome of pushing a config to one endpoint.
 type Result struct {
 	// Endpoint is the pod the result is about.

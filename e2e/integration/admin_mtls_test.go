@@ -23,15 +23,15 @@ import (
 
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
-	"github.com/khulnasoft/gateway/controller"
+	"github.com/khulnasoft/gateway/controller/managed"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
 // managedKengine is a Kengine started like a managed pod: its bootstrap holds only the admin
-// endpoints of controller.ManagedAdmin, with the Gateway's intermediate and the root on disk.
+// endpoints of managed.Admin, with the Gateway's intermediate and the root on disk.
 type managedKengine struct {
 	proc       *kengineProcess
-	pki        *controller.AdminPKI
+	pki        *managed.AdminPKI
 	identity   string
 	dir        string
 	remotePort int
@@ -41,11 +41,11 @@ type managedKengine struct {
 func startManagedKengine(t *testing.T) *managedKengine {
 	t.Helper()
 	ctx := context.Background()
-	pki, err := controller.LoadAdminPKI(ctx, kubefake.NewClientset(), controller.AdminPKIOptions{Namespace: "kengine-gateway-system", Name: "ca"})
+	pki, err := managed.LoadAdminPKI(ctx, kubefake.NewClientset(), managed.AdminPKIOptions{Namespace: "kengine-gateway-system", Name: "ca"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &managedKengine{pki: pki, identity: controller.AdminIdentity("infra", "gw"), dir: t.TempDir(), remotePort: freePort(t)}
+	m := &managedKengine{pki: pki, identity: managed.AdminIdentity("infra", "gw"), dir: t.TempDir(), remotePort: freePort(t)}
 	certPEM, keyPEM, err := pki.GatewayIntermediate(m.identity)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func (m *managedKengine) adminRefuses(t *testing.T, cert *tls.Certificate) {
 // adminBlock is the admin block and pki app every config pushed to this Kengine carries, with
 // the client CAs pinned at this moment.
 func (m *managedKengine) adminBlock() (*kengine.Admin, *kengine.PKIApp) {
-	return controller.ManagedAdmin(controller.ManagedAdminParams{
+	return managed.Admin(managed.AdminParams{
 		Identity: m.identity, Pins: m.pki.PinnedClientCAs(),
 		RemoteListen: net.JoinHostPort("127.0.0.1", strconv.Itoa(m.remotePort)), LocalListen: m.localAdmin, Dir: m.dir,
 	})
@@ -226,7 +226,7 @@ func TestManagedAdminAPIRequiresTheControllersCertificate(t *testing.T) {
 	}
 	// A client that expects another Gateway's identity does not get in: the pod has no
 	// certificate for that name (and could not mint one, see TestGatewayIntermediateIsNameConstrained).
-	other, err := kengine.NewClient(kengine.ClientOptions{Port: m.remotePort, TLSConfig: m.pki.ClientTLSConfig(controller.AdminIdentity("infra", "other")), Timeout: 5 * time.Second})
+	other, err := kengine.NewClient(kengine.ClientOptions{Port: m.remotePort, TLSConfig: m.pki.ClientTLSConfig(managed.AdminIdentity("infra", "other")), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

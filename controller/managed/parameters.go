@@ -1,4 +1,4 @@
-package controller
+package managed
 
 import (
 	"bytes"
@@ -36,31 +36,36 @@ const (
 	ParamAllowExternalNameBackends = "allowExternalNameBackends"
 )
 
-// kengineParameters are the resolved options of a managed Kengine.
-type kengineParameters struct {
+// Parameters are the resolved options of a Gateway's Kengine: the defaults, overlaid by the
+// GatewayClass's ConfigMap, then by the Gateway's. Only the managed objects read the
+// unexported ones.
+type Parameters struct {
+	// AllowExternalNameBackends admits ExternalName Services as backends (set by the
+	// GatewayClass's ConfigMap only).
+	AllowExternalNameBackends bool
+
 	image       string
 	replicas    int32
 	serviceType corev1.ServiceType
 	resources   corev1.ResourceRequirements
 	kind        string
-	// allowExternalName admits ExternalName Services as backends (class ConfigMap only).
-	allowExternalName bool
 }
 
-// parametersError is an invalid or missing parameters reference; it is reported with the
-// InvalidParameters reason and never retried.
-type parametersError struct{ msg string }
+// ParametersError is an invalid or missing parameters reference; the controller reports it
+// with the InvalidParameters reason and never retries it. Check for it with errors.As.
+type ParametersError struct{ msg string }
 
-func (e *parametersError) Error() string { return e.msg }
+// Error returns the message that goes into the Accepted condition.
+func (e *ParametersError) Error() string { return e.msg }
 
 func invalidParameters(format string, args ...any) error {
-	return &parametersError{msg: fmt.Sprintf(format, args...)}
+	return &ParametersError{msg: fmt.Sprintf(format, args...)}
 }
 
 // applyParameters overlays one ConfigMap on p. Unknown keys are errors: a typo must not be
 // silently ignored. fromClass is true for the GatewayClass's ConfigMap, which alone may set
 // the keys that widen what route authors can do.
-func applyParameters(p *kengineParameters, cm *corev1.ConfigMap, fromClass bool) error {
+func applyParameters(p *Parameters, cm *corev1.ConfigMap, fromClass bool) error {
 	keys := make([]string, 0, len(cm.Data))
 	for k := range cm.Data {
 		keys = append(keys, k)
@@ -112,7 +117,7 @@ func applyParameters(p *kengineParameters, cm *corev1.ConfigMap, fromClass bool)
 			if err != nil {
 				return invalidParameters("ConfigMap %s/%s: %s must be true or false, got %q", cm.Namespace, cm.Name, k, v)
 			}
-			p.allowExternalName = b
+			p.AllowExternalNameBackends = b
 		default:
 			return invalidParameters("ConfigMap %s/%s: unknown key %q (known: image, replicas, serviceType, resources, kind, allowExternalNameBackends)", cm.Namespace, cm.Name, k)
 		}
@@ -136,10 +141,12 @@ func classParametersRef(gc *gatewayv1.GatewayClass) (ns, name string, ok bool, e
 	return string(*ref.Namespace), ref.Name, true, nil
 }
 
-// resolveParameters merges the defaults, the class's ConfigMap and the Gateway's ConfigMap.
-func (c *Controller) resolveParameters(gc *gatewayv1.GatewayClass, gw *gatewayv1.Gateway) (kengineParameters, error) {
-	p := kengineParameters{image: c.opts.Managed.Image, replicas: 1, serviceType: corev1.ServiceTypeLoadBalancer, kind: "Deployment"}
-	if err := c.overlayClassParameters(&p, gc); err != nil {
+// ResolveParameters merges the defaults, the class's ConfigMap and the Gateway's ConfigMap
+// (gw may be nil). A reference or value the controller cannot use is a *ParametersError;
+// any other error is worth a retry.
+func (r *Reconciler) ResolveParameters(gc *gatewayv1.GatewayClass, gw *gatewayv1.Gateway) (Parameters, error) {
+	p := Parameters{image: r.opts.Image, replicas: 1, serviceType: corev1.ServiceTypeLoadBalancer, kind: "Deployment"}
+	if err := r.overlayClassParameters(&p, gc); err != nil {
 		return p, err
 	}
 	if gw != nil && gw.Spec.Infrastructure != nil && gw.Spec.Infrastructure.ParametersRef != nil {
@@ -147,7 +154,7 @@ func (c *Controller) resolveParameters(gc *gatewayv1.GatewayClass, gw *gatewayv1
 		if ref.Group != "" || ref.Kind != "ConfigMap" {
 			return p, invalidParameters("spec.infrastructure.parametersRef must be a core ConfigMap, got %s/%s", ref.Group, ref.Kind)
 		}
-		cm, err := c.informers.ConfigMaps.ConfigMaps(gw.Namespace).Get(ref.Name)
+		cm, err := r.listers.ConfigMaps.ConfigMaps(gw.Namespace).Get(ref.Name)
 		if apierrors.IsNotFound(err) {
 			return p, invalidParameters("ConfigMap %s/%s (spec.infrastructure.parametersRef) not found", gw.Namespace, ref.Name)
 		}
@@ -161,12 +168,21 @@ func (c *Controller) resolveParameters(gc *gatewayv1.GatewayClass, gw *gatewayv1
 	return p, nil
 }
 
-func (c *Controller) overlayClassParameters(p *kengineParameters, gc *gatewayv1.GatewayClass) error {
+// ClassParameters returns what the GatewayClass's own ConfigMap sets, with no defaults; the
+// controller checks it to accept the class. Errors are as for ResolveParameters.
+func (r *Reconciler) ClassParameters(gc *gatewayv1.GatewayClass) (Parameters, error) {
+	var p Parameters
+	err := r.overlayClassParameters(&p, gc)
+	return p, err
+}
+
+// overlayClassParameters applies the GatewayClass's ConfigMap, if it names one, to p.
+func (r *Reconciler) overlayClassParameters(p *Parameters, gc *gatewayv1.GatewayClass) error {
 	ns, name, ok, err := classParametersRef(gc)
 	if err != nil || !ok {
 		return err
 	}
-	cm, err := c.informers.ConfigMaps.ConfigMaps(ns).Get(name)
+	cm, err := r.listers.ConfigMaps.ConfigMaps(ns).Get(name)
 	if apierrors.IsNotFound(err) {
 		return invalidParameters("ConfigMap %s/%s (GatewayClass parametersRef) not found", ns, name)
 	}

@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,127 +17,26 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/khulnasoft/gateway/controller/internal/testobj"
+	"github.com/khulnasoft/gateway/controller/managed"
 	"github.com/khulnasoft/gateway/informers"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
-// update rewrites the golden files instead of comparing with them.
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func TestManagedName(t *testing.T) {
-	if got := managedName("gw", "kengine"); got != "gw-kengine" {
-		t.Errorf("short name = %q", got)
-	}
-	long := strings.Repeat("a", 60)
-	got := managedName(long, "kengine")
-	if len(got) > 63 || !strings.HasPrefix(got, long[:40]) || got == managedName(long+"b", "kengine") {
-		t.Errorf("long name = %q (%d chars) must fit a DNS label, keep a readable prefix and stay unique", got, len(got))
-	}
-}
-
-func TestApplyParameters(t *testing.T) {
-	tests := []struct {
-		name    string
-		data    map[string]string
-		want    kengineParameters
-		wantErr string
-	}{
-		{"all keys", map[string]string{"image": "kengine:1", "replicas": "3", "serviceType": "ClusterIP", "kind": "DaemonSet",
-			"resources": "requests:\n  cpu: 100m\nlimits:\n  memory: 128Mi\n"},
-			kengineParameters{image: "kengine:1", replicas: 3, serviceType: corev1.ServiceTypeClusterIP, kind: "DaemonSet"}, ""},
-		{"zero replicas", map[string]string{"replicas": "0"}, kengineParameters{}, "replicas must be an integer of at least 1"},
-		{"unknown key", map[string]string{"replica": "2"}, kengineParameters{}, `unknown key "replica"`},
-		{"bad service type", map[string]string{"serviceType": "ExternalName"}, kengineParameters{}, "serviceType must be"},
-		{"bad kind", map[string]string{"kind": "StatefulSet"}, kengineParameters{}, "kind must be"},
-		{"bad resources", map[string]string{"resources": "requests: {cpu: lots}"}, kengineParameters{}, "resources"},
-		{"request above limit", map[string]string{"resources": `{"requests":{"cpu":"2"},"limits":{"cpu":"1"}}`}, kengineParameters{}, "exceeds its limit"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var p kengineParameters
-			err := applyParameters(&p, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "params"}, Data: tt.data}, true)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p.image != tt.want.image || p.replicas != tt.want.replicas || p.serviceType != tt.want.serviceType || p.kind != tt.want.kind {
-				t.Errorf("parameters = %+v, want %+v", p, tt.want)
-			}
-			if tt.name == "all keys" && p.resources.Requests.Cpu().String() != "100m" {
-				t.Errorf("resources = %+v", p.resources)
-			}
-		})
-	}
-}
-
-func managedGateway() *gatewayv1.Gateway {
-	gw := testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""), testobj.Listener("https", gatewayv1.HTTPSProtocolType, 443, "", testobj.Cert("", "cert")),
-		testobj.Listener("http-again", gatewayv1.HTTPProtocolType, 80, "a.example.com"))
-	gw.UID = "gw-uid"
-	gw.Spec.Infrastructure = &gatewayv1.GatewayInfrastructure{
-		Labels:      map[gatewayv1.LabelKey]gatewayv1.LabelValue{"team": "edge"},
-		Annotations: map[gatewayv1.AnnotationKey]gatewayv1.AnnotationValue{"example.com/owner": "edge"},
-	}
-	return gw
-}
-
-func TestDesiredManagedObjectsGolden(t *testing.T) {
-	for _, kind := range []string{"Deployment", "DaemonSet"} {
-		t.Run(kind, func(t *testing.T) {
-			objs := desiredManagedObjects(managedInput{
-				gateway: managedGateway(), class: "kengine",
-				params:    kengineParameters{image: "ghcr.io/khulnasoft/kengine:v2", replicas: 2, serviceType: corev1.ServiceTypeLoadBalancer, kind: kind},
-				adminPort: 2021, healthPort: 19080,
-				adminData: map[string][]byte{"root.crt": []byte("ROOT"), "intermediate.crt": []byte("INTER"), "intermediate.key": []byte("KEY"), "bootstrap.json": []byte("{}")},
-			})
-			var buf bytes.Buffer
-			workload := runtime.Object(objs.deployment)
-			if kind == "DaemonSet" {
-				workload = objs.daemonSet
-			}
-			for _, o := range []runtime.Object{objs.serviceAccount, objs.secret, workload, objs.service} {
-				data, err := yaml.Marshal(o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				buf.WriteString("---\n")
-				buf.Write(data)
-			}
-			golden := filepath.Join("testdata", "managed-"+strings.ToLower(kind)+".golden.yaml")
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(want, buf.Bytes()) {
-				t.Errorf("generated objects differ from %s; rerun with -update and review the diff", golden)
-			}
-		})
-	}
-}
+// These tests drive the managed path through syncGateway; the generated objects, parameters
+// and admin PKI have their own tests in controller/managed.
 
 // managedFixture is a fixture whose controller runs managed Kengine with a real admin PKI.
 func managedFixture(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Object) *fixture {
 	t.Helper()
 	f := newFixtureWith(t, kubeObjs, gwObjs, func(f *fixture, o *Options) {
-		pki, err := LoadAdminPKI(context.Background(), f.kube, AdminPKIOptions{Namespace: "kengine-gateway-system", Name: "ca", Now: func() time.Time { return testobj.Time }})
+		pki, err := managed.LoadAdminPKI(context.Background(), f.kube, managed.AdminPKIOptions{Namespace: "kengine-gateway-system", Name: "ca", Now: func() time.Time { return testobj.Time }})
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.Managed = ManagedOptions{Enabled: true, Image: "kengine:test", AdminPort: 2021, PKI: pki,
-			NewPusher: func(*KengineTLS) (Pusher, error) { return f.pusher, nil }}
+		o.Managed = managed.Options{Enabled: true, Image: "kengine:test", AdminPort: 2021, PKI: pki,
+			NewPusher: func(*managed.KengineTLS) (Pusher, error) { return f.pusher, nil }}
 	})
 	return f
 }
@@ -259,18 +154,6 @@ func TestSyncGatewayWithItsOwnKengineIsNotManaged(t *testing.T) {
 	}
 	if len(f.pusher.pushes) != 1 {
 		t.Errorf("pushes = %d, want 1", len(f.pusher.pushes))
-	}
-}
-
-func TestDeploymentSelectorIgnoresInfrastructureLabels(t *testing.T) {
-	objs := desiredManagedObjects(managedInput{gateway: managedGateway(), class: "kengine",
-		params: kengineParameters{image: "x", replicas: 1, serviceType: corev1.ServiceTypeLoadBalancer, kind: "Deployment"}, adminPort: 2021, healthPort: 19080})
-	var d *appsv1.Deployment = objs.deployment
-	if _, ok := d.Spec.Selector.MatchLabels["team"]; ok {
-		t.Error("infrastructure labels must not enter the immutable selector")
-	}
-	if d.Labels["team"] != "edge" || d.Spec.Template.Labels["team"] != "edge" || objs.service.Annotations["example.com/owner"] != "edge" {
-		t.Error("infrastructure labels and annotations must reach the generated objects")
 	}
 }
 
