@@ -235,7 +235,9 @@ type precedence struct {
 	ruleIndex, matchIndex int
 }
 
-func precedenceOf(m gatewayv1.HTTPRouteMatch, r *gatewayv1.HTTPRoute, rule, match int) precedence {
+// precedenceOf computes the key of a normalized match m, resolved as resolved: header and
+// query matches count once per name, since the spec ignores repeated names.
+func precedenceOf(m gatewayv1.HTTPRouteMatch, resolved ir.HTTPMatch, r *gatewayv1.HTTPRoute, rule, match int) precedence {
 	rank := 2
 	switch *m.Path.Type {
 	case gatewayv1.PathMatchExact:
@@ -245,7 +247,7 @@ func precedenceOf(m gatewayv1.HTTPRouteMatch, r *gatewayv1.HTTPRoute, rule, matc
 	}
 	return precedence{
 		pathRank: rank, pathLength: len(*m.Path.Value), method: m.Method != nil,
-		headers: len(m.Headers), query: len(m.QueryParams),
+		headers: len(resolved.Headers), query: len(resolved.Query),
 		created: r.CreationTimestamp, namespace: r.Namespace, name: r.Name,
 		ruleIndex: rule, matchIndex: match,
 	}

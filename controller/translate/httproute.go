@@ -166,7 +166,7 @@ func (t *translator) httpRule(h httpRoute, ri int, rule gatewayv1.HTTPRouteRule)
 			},
 			redirect:     redirect,
 			redirectPath: redirectPath,
-			key:          precedenceOf(m, r, ri, mi),
+			key:          precedenceOf(m, match, r, ri, mi),
 		})
 	}
 	var backends []ir.Backend
