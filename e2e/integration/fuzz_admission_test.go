@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-
 )
 
 // Admission: what the API server would refuse. Each check mirrors a marker of
