@@ -50,8 +50,8 @@ fuzz: kengine ## Fuzz translate and render against a real Kengine for FUZZTIME (
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -run '^$$' -fuzz '^$(FUZZ_TARGET)$$' -fuzztime $(FUZZTIME) -parallel 2 .
 
 .PHONY: bench
-bench: ## Run the render benchmark (5,000 HTTPRoutes)
-	$(GO) test -run '^$$' -bench . -benchmem ./controller/
+bench: ## Run the translate+render benchmarks (5,000 HTTPRoutes)
+	$(GO) test -run '^$$' -bench . -benchmem ./controller/ ./controller/render/
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck (pinned, from the module proxy)

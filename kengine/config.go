@@ -121,6 +121,9 @@ type AdminPermissions struct {
 // InternalIssuer is the "internal" certificate issuer: it signs certificates with a
 // certificate authority of the pki app and never calls out.
 type InternalIssuer struct {
+	// Module is the inline "module": "internal" member that names the module; it holds no value.
+	Module module[InternalIssuer] `json:"module"`
+
 	// CA is the ID of the pki certificate authority to sign with. Default: "local".
 	CA string `json:"ca,omitempty"`
 
@@ -131,16 +134,10 @@ type InternalIssuer struct {
 	SignWithRoot bool `json:"sign_with_root,omitempty"`
 }
 
-// MarshalJSON encodes the issuer with its "module" key.
-func (i InternalIssuer) MarshalJSON() ([]byte, error) {
-	type plain InternalIssuer
-	return marshalModule("module", "internal", plain(i))
-}
-
 // RawMessage returns the issuer as an entry for AdminIdentity.Issuers or
 // AutomationPolicy.Issuers.
 func (i InternalIssuer) RawMessage() json.RawMessage {
-	data, err := i.MarshalJSON()
+	data, err := encodeJSON(i)
 	if err != nil {
 		// Only strings and integers: encoding cannot fail.
 		panic(fmt.Sprintf("kengine: encoding internal issuer: %v", err))
@@ -187,34 +184,30 @@ func encodeJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// marshalModule encodes v, which must encode as an object, and makes key: name its first
-// member. Kengine tells the modules in a list apart by such an inline key ("handler" for HTTP
-// handlers, "protocol" for transports, "provider" for CA pools).
-func marshalModule(key, name string, v any) ([]byte, error) {
-	body, err := encodeJSON(v)
-	if err != nil {
-		return nil, err
+// module is the inline member ("handler": "subroute", "protocol": "http", ...) with which
+// Kengine tells the modules of a list apart. It is a field of zero size whose value comes from
+// its type parameter, so a module always names itself and needs no MarshalJSON of its own: the
+// encoder then writes nested modules once, instead of re-validating each module's JSON at every
+// level of nesting.
+type module[T interface{ moduleName() string }] struct{}
+
+// MarshalJSON writes the module's name.
+func (module[T]) MarshalJSON() ([]byte, error) {
+	var t T
+	return encodeJSON(t.moduleName())
+}
+
+// UnmarshalJSON accepts the module's own name only.
+func (*module[T]) UnmarshalJSON(data []byte) error {
+	var t T
+	var name string
+	if err := json.Unmarshal(data, &name); err != nil {
+		return err
 	}
-	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' {
-		return nil, fmt.Errorf("kengine: module %q does not encode as a JSON object", name)
+	if name != t.moduleName() {
+		return fmt.Errorf("kengine: module %q where %q was expected", name, t.moduleName())
 	}
-	keyJSON, err := encodeJSON(key)
-	if err != nil {
-		return nil, err
-	}
-	nameJSON, err := encodeJSON(name)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(body)+len(keyJSON)+len(nameJSON)+2)
-	out = append(out, '{')
-	out = append(out, keyJSON...)
-	out = append(out, ':')
-	out = append(out, nameJSON...)
-	if len(body) > 2 {
-		out = append(out, ',')
-	}
-	return append(out, body[1:]...), nil
+	return nil
 }
 
 // rawModuleName reads the inline key of a raw module, or "" when the JSON has none.
@@ -237,3 +230,5 @@ func marshalRaw(raw []byte) ([]byte, error) {
 	}
 	return raw, nil
 }
+
+func (InternalIssuer) moduleName() string { return "internal" }

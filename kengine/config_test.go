@@ -402,3 +402,24 @@ func TestSecretsAreRedacted(t *testing.T) {
 		t.Error("JSON encoding lost the key")
 	}
 }
+
+// A module names itself through its zero-size Module field: encoding writes the name first,
+// decoding accepts that name only, and nested modules encode the same at every depth.
+func TestModuleMember(t *testing.T) {
+	nested := Subroute{Routes: []Route{{Handle: []Handler{Subroute{Routes: []Route{{Handle: []Handler{StaticResponse{StatusCode: "204"}}}}}}}}}
+	data, err := encodeJSON(nested)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"handler":"subroute","routes":[{"handle":[{"handler":"subroute","routes":[{"handle":[{"handler":"static_response","status_code":204}]}]}]}]}`
+	if string(data) != want {
+		t.Errorf("encoded\n got %s\nwant %s", data, want)
+	}
+	var tr HTTPTransport
+	if err := json.Unmarshal([]byte(`{"protocol":"http","versions":["h2c"]}`), &tr); err != nil || len(tr.Versions) != 1 {
+		t.Errorf("decoding a transport: %v, %+v", err, tr)
+	}
+	if err := json.Unmarshal([]byte(`{"protocol":"fastcgi"}`), &tr); err == nil {
+		t.Error("decoding another module's name into HTTPTransport must fail")
+	}
+}

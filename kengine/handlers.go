@@ -11,6 +11,9 @@ type Handler interface {
 
 // Subroute groups routes so that they are evaluated together, as one handler.
 type Subroute struct {
+	// Module is the inline "handler": "subroute" member that names the module; it holds no value.
+	Module module[Subroute] `json:"handler"`
+
 	// Routes are evaluated in order.
 	Routes []Route `json:"routes,omitempty"`
 
@@ -21,14 +24,11 @@ type Subroute struct {
 // HandlerName returns "subroute".
 func (Subroute) HandlerName() string { return "subroute" }
 
-// MarshalJSON encodes the handler with its "handler" key.
-func (h Subroute) MarshalJSON() ([]byte, error) {
-	type plain Subroute
-	return marshalModule("handler", h.HandlerName(), plain(h))
-}
-
 // ReverseProxy proxies requests to upstreams.
 type ReverseProxy struct {
+	// Module is the inline "handler": "reverse_proxy" member that names the module; it holds no value.
+	Module module[ReverseProxy] `json:"handler"`
+
 	// Transport configures how the proxy talks to the upstreams. Default: HTTP/1.1 and
 	// HTTP/2 without TLS.
 	Transport *HTTPTransport `json:"transport,omitempty"`
@@ -52,12 +52,6 @@ type ReverseProxy struct {
 
 // HandlerName returns "reverse_proxy".
 func (ReverseProxy) HandlerName() string { return "reverse_proxy" }
-
-// MarshalJSON encodes the handler with its "handler" key.
-func (h ReverseProxy) MarshalJSON() ([]byte, error) {
-	type plain ReverseProxy
-	return marshalModule("handler", h.HandlerName(), plain(h))
-}
 
 // Upstream is one backend of a reverse proxy.
 type Upstream struct {
@@ -97,6 +91,9 @@ type SelectionPolicy struct {
 
 // HTTPTransport is the reverse proxy's "http" transport.
 type HTTPTransport struct {
+	// Module is the inline "protocol": "http" member that names the module; it holds no value.
+	Module module[HTTPTransport] `json:"protocol"`
+
 	// TLS enables TLS to the upstreams.
 	TLS *TransportTLS `json:"tls,omitempty"`
 
@@ -109,12 +106,6 @@ type HTTPTransport struct {
 	// Versions lists the HTTP versions to use with upstreams: "1.1", "2", "h2c", "3".
 	// Default: 1.1 and 2.
 	Versions []string `json:"versions,omitempty"`
-}
-
-// MarshalJSON encodes the transport with its "protocol" key.
-func (t HTTPTransport) MarshalJSON() ([]byte, error) {
-	type plain HTTPTransport
-	return marshalModule("protocol", "http", plain(t))
 }
 
 // TransportTLS configures TLS from the proxy to its upstreams.
@@ -146,18 +137,15 @@ type CAPool interface {
 
 // InlineCAPool is a pool of CA certificates written into the config.
 type InlineCAPool struct {
+	// Module is the inline "provider": "inline" member that names the module; it holds no value.
+	Module module[InlineCAPool] `json:"provider"`
+
 	// TrustedCACerts are base64-encoded DER certificates (PEM bodies without the armor).
 	TrustedCACerts []string `json:"trusted_ca_certs,omitempty"`
 }
 
 // CAPoolProvider returns "inline".
 func (InlineCAPool) CAPoolProvider() string { return "inline" }
-
-// MarshalJSON encodes the pool with its "provider" key.
-func (p InlineCAPool) MarshalJSON() ([]byte, error) {
-	type plain InlineCAPool
-	return marshalModule("provider", p.CAPoolProvider(), plain(p))
-}
 
 // RawCAPool is a CA pool given as raw JSON, including its "provider" key.
 type RawCAPool json.RawMessage
@@ -168,16 +156,44 @@ func (p RawCAPool) CAPoolProvider() string { return rawModuleName(p, "provider")
 // MarshalJSON returns the raw JSON.
 func (p RawCAPool) MarshalJSON() ([]byte, error) { return marshalRaw(p) }
 
-// ReverseProxyHeaders manipulates the headers of proxied requests and responses; it is a
-// Headers handler without the "handler" key.
-type ReverseProxyHeaders Headers
+// ReverseProxyHeaders manipulates the headers of proxied requests and responses: the fields of
+// a Headers handler, without its "handler" key.
+type ReverseProxyHeaders struct {
+	// Request changes the headers sent upstream.
+	Request *HeaderOps `json:"request,omitempty"`
 
-// ProxyRewrite rewrites the request the proxy sends upstream; it is a Rewrite handler without
-// the "handler" key.
-type ProxyRewrite Rewrite
+	// Response changes the headers of the upstream's response.
+	Response *RespHeaderOps `json:"response,omitempty"`
+}
+
+// ProxyRewrite rewrites the request the proxy sends upstream: the fields of a Rewrite handler,
+// without its "handler" key.
+type ProxyRewrite struct {
+	// Method replaces the request method.
+	Method string `json:"method,omitempty"`
+
+	// URI replaces the URI; it accepts placeholders, and a value starting with "?" changes
+	// only the query.
+	URI string `json:"uri,omitempty"`
+
+	// StripPathPrefix removes a prefix from the path.
+	StripPathPrefix string `json:"strip_path_prefix,omitempty"`
+
+	// StripPathSuffix removes a suffix from the path.
+	StripPathSuffix string `json:"strip_path_suffix,omitempty"`
+
+	// URISubstring replaces substrings of the URI.
+	URISubstring []SubstringReplacement `json:"uri_substring,omitempty"`
+
+	// PathRegexp replaces regular expression matches in the path.
+	PathRegexp []RegexReplacement `json:"path_regexp,omitempty"`
+}
 
 // Headers manipulates request and response headers.
 type Headers struct {
+	// Module is the inline "handler": "headers" member that names the module; it holds no value.
+	Module module[Headers] `json:"handler"`
+
 	// Request changes the request headers.
 	Request *HeaderOps `json:"request,omitempty"`
 
@@ -187,12 +203,6 @@ type Headers struct {
 
 // HandlerName returns "headers".
 func (Headers) HandlerName() string { return "headers" }
-
-// MarshalJSON encodes the handler with its "handler" key.
-func (h Headers) MarshalJSON() ([]byte, error) {
-	type plain Headers
-	return marshalModule("handler", h.HandlerName(), plain(h))
-}
 
 // HeaderOps lists header changes. Kengine applies them in the order add, set, delete,
 // replace, except that deleting "*" happens first.
@@ -245,6 +255,9 @@ type ResponseMatcher struct {
 
 // Rewrite changes the request URI or method for the handlers that follow.
 type Rewrite struct {
+	// Module is the inline "handler": "rewrite" member that names the module; it holds no value.
+	Module module[Rewrite] `json:"handler"`
+
 	// Method replaces the request method.
 	Method string `json:"method,omitempty"`
 
@@ -267,12 +280,6 @@ type Rewrite struct {
 
 // HandlerName returns "rewrite".
 func (Rewrite) HandlerName() string { return "rewrite" }
-
-// MarshalJSON encodes the handler with its "handler" key.
-func (h Rewrite) MarshalJSON() ([]byte, error) {
-	type plain Rewrite
-	return marshalModule("handler", h.HandlerName(), plain(h))
-}
 
 // SubstringReplacement replaces a substring.
 type SubstringReplacement struct {
@@ -297,6 +304,9 @@ type RegexReplacement struct {
 
 // StaticResponse writes a fixed response.
 type StaticResponse struct {
+	// Module is the inline "handler": "static_response" member that names the module; it holds no value.
+	Module module[StaticResponse] `json:"handler"`
+
 	// ID names the handler in the admin API (/id/<ID>); it must be unique in the config.
 	ID string `json:"@id,omitempty"`
 
@@ -319,12 +329,6 @@ type StaticResponse struct {
 // HandlerName returns "static_response".
 func (StaticResponse) HandlerName() string { return "static_response" }
 
-// MarshalJSON encodes the handler with its "handler" key.
-func (h StaticResponse) MarshalJSON() ([]byte, error) {
-	type plain StaticResponse
-	return marshalModule("handler", h.HandlerName(), plain(h))
-}
-
 // RawHandler is a handler given as raw JSON, including its "handler" key: an escape hatch for
 // modules this package has no type for.
 type RawHandler json.RawMessage
@@ -334,3 +338,17 @@ func (h RawHandler) HandlerName() string { return rawModuleName(h, "handler") }
 
 // MarshalJSON returns the raw JSON.
 func (h RawHandler) MarshalJSON() ([]byte, error) { return marshalRaw(h) }
+
+func (Subroute) moduleName() string { return "subroute" }
+
+func (ReverseProxy) moduleName() string { return "reverse_proxy" }
+
+func (Headers) moduleName() string { return "headers" }
+
+func (Rewrite) moduleName() string { return "rewrite" }
+
+func (StaticResponse) moduleName() string { return "static_response" }
+
+func (HTTPTransport) moduleName() string { return "http" }
+
+func (InlineCAPool) moduleName() string { return "inline" }

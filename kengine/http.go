@@ -190,20 +190,21 @@ type ListenerWrapper interface {
 }
 
 // TLSListenerWrapper marks where in the wrapper list TLS is terminated.
-type TLSListenerWrapper struct{}
+type TLSListenerWrapper struct {
+	// Module is the inline "wrapper": "tls" member that names the module; it holds no value.
+	Module module[TLSListenerWrapper] `json:"wrapper"`
+}
 
 // WrapperName returns "tls".
 func (TLSListenerWrapper) WrapperName() string { return "tls" }
-
-// MarshalJSON encodes the wrapper with its "wrapper" key.
-func (w TLSListenerWrapper) MarshalJSON() ([]byte, error) {
-	return marshalModule("wrapper", w.WrapperName(), struct{}{})
-}
 
 // Layer4ListenerWrapper runs layer4 routes on an HTTP server's connections before HTTP sees
 // them, for example to pass some TLS server names through on the HTTPS port. Connections no
 // route handles continue to the HTTP server.
 type Layer4ListenerWrapper struct {
+	// Module is the inline "wrapper": "layer4" member that names the module; it holds no value.
+	Module module[Layer4ListenerWrapper] `json:"wrapper"`
+
 	// Routes handle the connections, first to last.
 	Routes []Layer4Route `json:"routes,omitempty"`
 
@@ -214,12 +215,6 @@ type Layer4ListenerWrapper struct {
 // WrapperName returns "layer4".
 func (Layer4ListenerWrapper) WrapperName() string { return "layer4" }
 
-// MarshalJSON encodes the wrapper with its "wrapper" key.
-func (w Layer4ListenerWrapper) MarshalJSON() ([]byte, error) {
-	type plain Layer4ListenerWrapper
-	return marshalModule("wrapper", w.WrapperName(), plain(w))
-}
-
 // RawListenerWrapper is a listener wrapper given as raw JSON, including its "wrapper" key.
 type RawListenerWrapper json.RawMessage
 
@@ -228,3 +223,7 @@ func (w RawListenerWrapper) WrapperName() string { return rawModuleName(w, "wrap
 
 // MarshalJSON returns the raw JSON.
 func (w RawListenerWrapper) MarshalJSON() ([]byte, error) { return marshalRaw(w) }
+
+func (TLSListenerWrapper) moduleName() string { return "tls" }
+
+func (Layer4ListenerWrapper) moduleName() string { return "layer4" }

@@ -59,6 +59,9 @@ type Layer4Handler interface {
 
 // Layer4Proxy proxies connections to upstreams.
 type Layer4Proxy struct {
+	// Module is the inline "handler": "proxy" member that names the module; it holds no value.
+	Module module[Layer4Proxy] `json:"handler"`
+
 	// Upstreams are the backends.
 	Upstreams []Layer4Upstream `json:"upstreams,omitempty"`
 
@@ -71,12 +74,6 @@ type Layer4Proxy struct {
 
 // Layer4HandlerName returns "proxy".
 func (Layer4Proxy) Layer4HandlerName() string { return "proxy" }
-
-// MarshalJSON encodes the handler with its "handler" key.
-func (h Layer4Proxy) MarshalJSON() ([]byte, error) {
-	type plain Layer4Proxy
-	return marshalModule("handler", h.Layer4HandlerName(), plain(h))
-}
 
 // Layer4Upstream is one backend of a layer4 proxy.
 type Layer4Upstream struct {
@@ -117,6 +114,9 @@ type Layer4SelectionPolicy struct {
 
 // Layer4TLS terminates TLS; the handlers after it see the decrypted stream.
 type Layer4TLS struct {
+	// Module is the inline "handler": "tls" member that names the module; it holds no value.
+	Module module[Layer4TLS] `json:"handler"`
+
 	// ConnectionPolicies choose the certificate per handshake, as for HTTP servers.
 	ConnectionPolicies []TLSConnectionPolicy `json:"connection_policies,omitempty"`
 }
@@ -124,14 +124,11 @@ type Layer4TLS struct {
 // Layer4HandlerName returns "tls".
 func (Layer4TLS) Layer4HandlerName() string { return "tls" }
 
-// MarshalJSON encodes the handler with its "handler" key.
-func (h Layer4TLS) MarshalJSON() ([]byte, error) {
-	type plain Layer4TLS
-	return marshalModule("handler", h.Layer4HandlerName(), plain(h))
-}
-
 // Layer4Subroute groups layer4 routes into one handler.
 type Layer4Subroute struct {
+	// Module is the inline "handler": "subroute" member that names the module; it holds no value.
+	Module module[Layer4Subroute] `json:"handler"`
+
 	// Routes handle the connection, first to last.
 	Routes []Layer4Route `json:"routes,omitempty"`
 
@@ -142,12 +139,6 @@ type Layer4Subroute struct {
 // Layer4HandlerName returns "subroute".
 func (Layer4Subroute) Layer4HandlerName() string { return "subroute" }
 
-// MarshalJSON encodes the handler with its "handler" key.
-func (h Layer4Subroute) MarshalJSON() ([]byte, error) {
-	type plain Layer4Subroute
-	return marshalModule("handler", h.Layer4HandlerName(), plain(h))
-}
-
 // RawLayer4Handler is a layer4 handler given as raw JSON, including its "handler" key.
 type RawLayer4Handler json.RawMessage
 
@@ -156,3 +147,9 @@ func (h RawLayer4Handler) Layer4HandlerName() string { return rawModuleName(h, "
 
 // MarshalJSON returns the raw JSON.
 func (h RawLayer4Handler) MarshalJSON() ([]byte, error) { return marshalRaw(h) }
+
+func (Layer4Proxy) moduleName() string { return "proxy" }
+
+func (Layer4TLS) moduleName() string { return "tls" }
+
+func (Layer4Subroute) moduleName() string { return "subroute" }
