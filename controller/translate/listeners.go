@@ -30,7 +30,7 @@ type listener struct {
 	spec       gatewayv1.Listener
 	status     *gatewayv1.ListenerStatus
 	attachable bool // routes may attach (accepted, not conflicted)
-	served     bool // attachable and every reference resolved
+	served     bool // attachable, its certificates resolved and some route kind valid
 	kinds      map[gatewayv1.Kind]bool
 	tls        *ir.ListenerTLS
 	vhosts     map[string]*vhost
@@ -63,6 +63,9 @@ func (t *translator) listeners() []*listener {
 		out = append(out, l)
 
 		accepted, conflicted, resolved := true, false, true
+		// An invalid route kind makes ResolvedRefs false but does not stop the valid kinds
+		// from being served; a certificate that does not resolve does.
+		certsResolved := true
 		acceptedReason, acceptedMsg := string(gatewayv1.ListenerReasonAccepted), "listener accepted"
 		conflictReason, conflictMsg := string(gatewayv1.ListenerReasonNoConflicts), "no conflicts"
 		resolvedReason, resolvedMsg := string(gatewayv1.ListenerReasonResolvedRefs), "all references resolved"
@@ -130,12 +133,15 @@ func (t *translator) listeners() []*listener {
 		// Certificates.
 		if spec.Protocol == gatewayv1.HTTPSProtocolType && accepted {
 			tags, reason, msg := t.certificates(spec)
-			if reason != "" && resolved {
-				resolved, resolvedReason, resolvedMsg = false, reason, msg
+			if reason != "" {
+				certsResolved = false
+				if resolved {
+					resolved, resolvedReason, resolvedMsg = false, reason, msg
+				}
 			}
 			l.tls = &ir.ListenerTLS{CertificateTags: tags}
 			if len(tags) == 0 {
-				resolved = false
+				resolved, certsResolved = false, false
 			}
 		}
 
@@ -145,7 +151,7 @@ func (t *translator) listeners() []*listener {
 			status.Condition(gatewayv1.ListenerConditionResolvedRefs, resolved, resolvedReason, resolvedMsg, gen),
 		}
 		l.attachable = accepted
-		l.served = accepted && resolved
+		l.served = accepted && certsResolved && len(l.kinds) > 0
 	}
 	return out
 }
