@@ -89,6 +89,8 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 			resource = "gateways"
 		case *gatewayv1.HTTPRoute:
 			resource = "httproutes"
+		case *gatewayv1.GRPCRoute:
+			resource = "grpcroutes"
 		case *gatewayv1.ReferenceGrant:
 			resource = "referencegrants"
 		default:
@@ -101,7 +103,8 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	f.ctx = ctx
-	served := informers.ServedKinds{informers.KindGatewayClass: true, informers.KindGateway: true, informers.KindHTTPRoute: true, informers.KindReferenceGrant: true}
+	served := informers.ServedKinds{informers.KindGatewayClass: true, informers.KindGateway: true, informers.KindHTTPRoute: true,
+		informers.KindGRPCRoute: true, informers.KindReferenceGrant: true}
 	inf, err := informers.New(f.kube, f.gateway, served, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -385,7 +388,7 @@ func TestSyncGatewayClass(t *testing.T) {
 	if gc.Name != "kengine" || !meta.IsStatusConditionTrue(gc.Status.Conditions, "Accepted") {
 		t.Errorf("class status = %+v", gc.Status)
 	}
-	if len(gc.Status.SupportedFeatures) != len(SupportedFeatures) || gc.Status.SupportedFeatures[0].Name != "Gateway" {
+	if len(gc.Status.SupportedFeatures) != len(SupportedFeatures) || gc.Status.SupportedFeatures[0].Name != "GRPCRoute" {
 		t.Errorf("supportedFeatures = %+v", gc.Status.SupportedFeatures)
 	}
 }

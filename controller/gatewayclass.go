@@ -39,14 +39,24 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportGatewayPort8080,
 	features.SupportGatewayHTTPListenerIsolation,
 	features.SupportGatewayInfrastructure,
+	features.SupportGRPCRoute,
+	features.SupportGRPCRouteNamedRouteRule,
 }
 
-// supportedFeatures lists the implemented features the cluster lets us offer: without the
-// ReferenceGrant CRD, no cross-namespace reference can be granted.
+// featureKinds are the optional kinds some features need: a feature is offered only where the
+// cluster serves its kind (without the ReferenceGrant CRD, no cross-namespace reference can
+// be granted; without the GRPCRoute CRD, there is no GRPCRoute to serve).
+var featureKinds = map[features.FeatureName]string{
+	features.SupportReferenceGrant:          informers.KindReferenceGrant,
+	features.SupportGRPCRoute:               informers.KindGRPCRoute,
+	features.SupportGRPCRouteNamedRouteRule: informers.KindGRPCRoute,
+}
+
+// supportedFeatures lists the implemented features the cluster lets us offer (featureKinds).
 func (c *Controller) supportedFeatures() []gatewayv1.SupportedFeature {
 	out := make([]gatewayv1.SupportedFeature, 0, len(SupportedFeatures))
 	for _, f := range SupportedFeatures {
-		if f == features.SupportReferenceGrant && !c.informers.Served.Has(informers.KindReferenceGrant) {
+		if kind, ok := featureKinds[f]; ok && !c.informers.Served.Has(kind) {
 			continue
 		}
 		out = append(out, gatewayv1.SupportedFeature{Name: gatewayv1.FeatureName(f)})

@@ -10,7 +10,9 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/translate"
 	"github.com/khulnasoft/gateway/kengine"
@@ -36,8 +38,14 @@ var errBaseRejected = errors.New("the config is refused even without any route o
 // what changed since the last accepted config.
 func fingerprints(s *translate.Snapshot) map[translate.ObjectRef]string {
 	out := map[translate.ObjectRef]string{}
+	route := func(kind gatewayv1.Kind, r metav1.Object) {
+		out[translate.RouteRef(string(kind), r.GetNamespace(), r.GetName())] = string(r.GetUID()) + "/" + strconv.FormatInt(r.GetGeneration(), 10)
+	}
 	for _, r := range s.HTTPRoutes {
-		out[translate.RouteRef(string(translate.KindHTTPRoute), r.Namespace, r.Name)] = string(r.UID) + "/" + strconv.FormatInt(r.Generation, 10)
+		route(translate.KindHTTPRoute, r)
+	}
+	for _, r := range s.GRPCRoutes {
+		route(translate.KindGRPCRoute, r)
 	}
 	gw := s.Gateway
 	for _, l := range gw.Spec.Listeners {

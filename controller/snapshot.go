@@ -32,11 +32,22 @@ func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.Gateway
 	for _, ep := range dp.endpoints {
 		s.ProxyAddresses = append(s.ProxyAddresses, ep.Address)
 	}
-	routes, err := inf.HTTPRoutesForGateway(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name})
-	if err != nil {
+	var err error
+	key := types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}
+	if s.HTTPRoutes, err = inf.HTTPRoutesForGateway(key); err != nil {
 		return nil, err
 	}
-	s.HTTPRoutes = routes
+	if s.GRPCRoutes, err = inf.GRPCRoutesForGateway(key); err != nil {
+		return nil, err
+	}
+	// Every route kind's backends, in kind then route order.
+	routes := make([]any, 0, len(s.HTTPRoutes)+len(s.GRPCRoutes))
+	for _, r := range s.HTTPRoutes {
+		routes = append(routes, r)
+	}
+	for _, r := range s.GRPCRoutes {
+		routes = append(routes, r)
+	}
 
 	// Namespaces of everything referenced, for ReferenceGrants.
 	grantNamespaces := map[string]bool{}
@@ -52,7 +63,7 @@ func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.Gateway
 		s.Secrets[nn] = sec
 	}
 	for _, r := range routes {
-		for _, nn := range informers.HTTPRouteBackendServices(r) {
+		for _, nn := range informers.RouteBackendServices(r) {
 			grantNamespaces[nn.Namespace] = true
 			if _, seen := s.Services[nn]; seen {
 				continue

@@ -23,36 +23,26 @@ type Enqueuer interface {
 // GatewayClass) keys. Call before Start.
 func (i *Informers) AddEventHandlers(q Enqueuer) error {
 	m := &mapper{i: i, q: q}
-	regs := []struct {
-		inf cache.SharedIndexInformer
-		fn  func(obj any)
-	}{
-		{i.gatewayFactory.Gateway().V1().GatewayClasses().Informer(), m.onGatewayClass},
-		{i.gatewayFactory.Gateway().V1().Gateways().Informer(), m.onGateway},
+	v1 := i.gatewayFactory.Gateway().V1()
+	regs := []registration{
+		{v1.GatewayClasses().Informer(), m.onGatewayClass},
+		{v1.Gateways().Informer(), m.onGateway},
 		{i.kubeFactory.Core().V1().ConfigMaps().Informer(), m.onConfigMap},
-		{i.gatewayFactory.Gateway().V1().HTTPRoutes().Informer(), m.onRoute},
+		{v1.HTTPRoutes().Informer(), m.onRoute},
 		{i.kubeFactory.Core().V1().Services().Informer(), m.onService},
 		{i.kubeFactory.Discovery().V1().EndpointSlices().Informer(), m.onEndpointSlice},
 		{i.kubeFactory.Core().V1().Secrets().Informer(), m.onSecret},
 		{i.kubeFactory.Core().V1().Namespaces().Informer(), m.onNamespace},
 	}
 	for _, inf := range i.Managed.all {
-		regs = append(regs, struct {
-			inf cache.SharedIndexInformer
-			fn  func(obj any)
-		}{inf, m.onManagedObject})
+		regs = append(regs, registration{inf, m.onManagedObject})
 	}
 	if i.Served.Has(KindGRPCRoute) {
-		regs = append(regs, struct {
-			inf cache.SharedIndexInformer
-			fn  func(obj any)
-		}{i.gatewayFactory.Gateway().V1().GRPCRoutes().Informer(), m.onRoute})
+		// Every route kind maps to Gateways the same way, through routeRefsOf.
+		regs = append(regs, registration{v1.GRPCRoutes().Informer(), m.onRoute})
 	}
 	if i.Served.Has(KindReferenceGrant) {
-		regs = append(regs, struct {
-			inf cache.SharedIndexInformer
-			fn  func(obj any)
-		}{i.gatewayFactory.Gateway().V1().ReferenceGrants().Informer(), m.onReferenceGrant})
+		regs = append(regs, registration{v1.ReferenceGrants().Informer(), m.onReferenceGrant})
 	}
 	for _, r := range regs {
 		if _, err := r.inf.AddEventHandler(handlerFor(r.fn)); err != nil {
@@ -60,6 +50,12 @@ func (i *Informers) AddEventHandlers(q Enqueuer) error {
 		}
 	}
 	return nil
+}
+
+// registration is an informer and the mapper function its events go to.
+type registration struct {
+	inf cache.SharedIndexInformer
+	fn  func(obj any)
 }
 
 // handlerFor calls fn for the new and the old state of every change: a route that moves from

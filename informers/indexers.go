@@ -193,8 +193,12 @@ func keysOf(nns []types.NamespacedName) []string {
 	return out
 }
 
-// HTTPRouteBackendServices returns the Services an HTTPRoute sends traffic to.
-func HTTPRouteBackendServices(r *gatewayv1.HTTPRoute) []types.NamespacedName {
-	refs, _ := routeRefsOf(r)
+// RouteBackendServices returns the Services a route of any kind the controller reads
+// (*gatewayv1.HTTPRoute, *gatewayv1.GRPCRoute) sends traffic to; none for another object.
+func RouteBackendServices(route any) []types.NamespacedName {
+	refs, ok := routeRefsOf(route)
+	if !ok {
+		return nil
+	}
 	return refs.backendServices()
 }

@@ -3,6 +3,7 @@ package informers
 import (
 	"sort"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -11,21 +12,37 @@ import (
 // HTTPRoutesForGateway returns the HTTPRoutes that name the Gateway as a parent in their spec
 // or still carry a status entry for it, sorted by namespace/name.
 func (i *Informers) HTTPRoutesForGateway(gw types.NamespacedName) ([]*gatewayv1.HTTPRoute, error) {
-	objs, err := i.httpRouteIndexer.ByIndex(IndexRouteParentGateway, gw.String())
+	return routesForGateway[*gatewayv1.HTTPRoute](i.httpRouteIndexer, gw)
+}
+
+// GRPCRoutesForGateway returns the GRPCRoutes that name the Gateway as a parent in their spec
+// or still carry a status entry for it, sorted by namespace/name; none when the cluster does
+// not serve GRPCRoute.
+func (i *Informers) GRPCRoutesForGateway(gw types.NamespacedName) ([]*gatewayv1.GRPCRoute, error) {
+	return routesForGateway[*gatewayv1.GRPCRoute](i.grpcRouteIndexer, gw)
+}
+
+// routesForGateway looks a Gateway up in a route kind's parent index; a nil indexer is a kind
+// the cluster does not serve.
+func routesForGateway[T metav1.Object](idx cache.Indexer, gw types.NamespacedName) ([]T, error) {
+	if idx == nil {
+		return nil, nil
+	}
+	objs, err := idx.ByIndex(IndexRouteParentGateway, gw.String())
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*gatewayv1.HTTPRoute, 0, len(objs))
+	out := make([]T, 0, len(objs))
 	for _, o := range objs {
-		if r, ok := o.(*gatewayv1.HTTPRoute); ok {
+		if r, ok := o.(T); ok {
 			out = append(out, r)
 		}
 	}
 	sort.Slice(out, func(a, b int) bool {
-		if out[a].Namespace != out[b].Namespace {
-			return out[a].Namespace < out[b].Namespace
+		if out[a].GetNamespace() != out[b].GetNamespace() {
+			return out[a].GetNamespace() < out[b].GetNamespace()
 		}
-		return out[a].Name < out[b].Name
+		return out[a].GetName() < out[b].GetName()
 	})
 	return out, nil
 }

@@ -149,6 +149,10 @@ func (w *Writer) WriteRoute(ctx context.Context, gwNamespace, gwName string, rr 
 		c := w.client.GatewayV1().HTTPRoutes(r.Namespace)
 		err = writeRoute(ctx, r, merge, func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
 			(*gatewayv1.HTTPRoute).DeepCopy, c.UpdateStatus, c.Get)
+	case *gatewayv1.GRPCRoute:
+		c := w.client.GatewayV1().GRPCRoutes(r.Namespace)
+		err = writeRoute(ctx, r, merge, func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+			(*gatewayv1.GRPCRoute).DeepCopy, c.UpdateStatus, c.Get)
 	default:
 		return fmt.Errorf("writing route status: unknown route type %T", rr.Route)
 	}

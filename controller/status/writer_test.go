@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayfake "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/fake"
 )
 
 func TestUpdate(t *testing.T) {
@@ -48,5 +52,69 @@ func TestUpdate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWriteRouteKinds writes this controller's entry into the status of each route kind through
+// the one generic writer, keeping other controllers' entries, and writes nothing when the
+// entry is current.
+func TestWriteRouteKinds(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	foreign := gatewayv1.RouteParentStatus{
+		ParentRef: gatewayv1.ParentReference{Name: "other"}, ControllerName: "example.com/other",
+		Conditions: []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", LastTransitionTime: metav1.NewTime(now)}},
+	}
+	ours := []gatewayv1.RouteParentStatus{{
+		ParentRef: gatewayv1.ParentReference{Name: "gw"}, ControllerName: "example.com/kengine",
+		Conditions: []metav1.Condition{Condition(gatewayv1.RouteConditionAccepted, true, gatewayv1.RouteReasonAccepted, "route accepted", 1)},
+	}}
+	meta := metav1.ObjectMeta{Namespace: "apps", Name: "r", Generation: 1}
+	httpRoute := &gatewayv1.HTTPRoute{ObjectMeta: meta}
+	httpRoute.Status.Parents = []gatewayv1.RouteParentStatus{foreign}
+	grpcRoute := &gatewayv1.GRPCRoute{ObjectMeta: meta}
+	grpcRoute.Status.Parents = []gatewayv1.RouteParentStatus{foreign}
+
+	client := gatewayfake.NewSimpleClientset(httpRoute, grpcRoute)
+	w := NewWriter(client, "example.com/kengine", func() time.Time { return now })
+	ctx := context.Background()
+	for _, r := range []metav1.Object{httpRoute, grpcRoute} {
+		if err := w.WriteRoute(ctx, "apps", "gw", RouteResult{Route: r, Parents: ours}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := client.GatewayV1().HTTPRoutes("apps").Get(ctx, "r", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := client.GatewayV1().GRPCRoutes("apps").Get(ctx, "r", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, parents := range map[string][]gatewayv1.RouteParentStatus{"HTTPRoute": h.Status.Parents, "GRPCRoute": g.Status.Parents} {
+		if len(parents) != 2 || parents[0].ControllerName != "example.com/other" || parents[1].ControllerName != "example.com/kengine" {
+			t.Errorf("%s parents = %+v, want the other controller's entry and ours", kind, parents)
+		}
+	}
+
+	// The entries are current: another write changes nothing.
+	client.ClearActions()
+	if err := w.WriteRoute(ctx, "apps", "gw", RouteResult{Route: g, Parents: ours}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(client.Actions()); n != 0 {
+		t.Errorf("a current status was written again: %v", client.Actions())
+	}
+	// Clearing removes only our entry.
+	if err := w.ClearRoutes(ctx, "apps", "gw", []metav1.Object{g}); err != nil {
+		t.Fatal(err)
+	}
+	if g, err = client.GatewayV1().GRPCRoutes("apps").Get(ctx, "r", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Status.Parents) != 1 || g.Status.Parents[0].ControllerName != "example.com/other" {
+		t.Errorf("after clearing, parents = %+v", g.Status.Parents)
+	}
+	if err := w.WriteRoute(ctx, "apps", "gw", RouteResult{Route: &gatewayv1.Gateway{ObjectMeta: meta}}); err == nil {
+		t.Error("a kind the writer does not know was accepted")
 	}
 }

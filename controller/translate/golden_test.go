@@ -169,6 +169,10 @@ func loadGoldenCase(t *testing.T, dir string) (*translate.Snapshot, translate.Op
 			r := &gatewayv1.HTTPRoute{}
 			decode(r)
 			s.HTTPRoutes = append(s.HTTPRoutes, r)
+		case "GRPCRoute":
+			r := &gatewayv1.GRPCRoute{}
+			decode(r)
+			s.GRPCRoutes = append(s.GRPCRoutes, r)
 		case "Service":
 			v := &corev1.Service{}
 			decode(v)

@@ -16,6 +16,7 @@ import (
 type httpRoute struct{ r *gatewayv1.HTTPRoute }
 
 func (h httpRoute) kind() gatewayv1.Kind                    { return KindHTTPRoute }
+func (h httpRoute) object() metav1.Object                   { return h.r }
 func (h httpRoute) meta() *metav1.ObjectMeta                { return &h.r.ObjectMeta }
 func (h httpRoute) parentRefs() []gatewayv1.ParentReference { return h.r.Spec.ParentRefs }
 func (h httpRoute) hostnames() []gatewayv1.Hostname         { return h.r.Spec.Hostnames }

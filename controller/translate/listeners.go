@@ -21,6 +21,8 @@ import (
 const (
 	// KindHTTPRoute is the HTTPRoute kind.
 	KindHTTPRoute gatewayv1.Kind = "HTTPRoute"
+	// KindGRPCRoute is the GRPCRoute kind.
+	KindGRPCRoute gatewayv1.Kind = "GRPCRoute"
 	// KindGateway is the Gateway kind, as a parent and as a ReferenceGrant source.
 	KindGateway gatewayv1.Kind = "Gateway"
 )
@@ -161,11 +163,13 @@ func routeGroupKind(k gatewayv1.Kind) gatewayv1.RouteGroupKind {
 	return gatewayv1.RouteGroupKind{Group: &g, Kind: k}
 }
 
-// defaultRouteKinds are the kinds a listener accepts when allowedRoutes.kinds is empty.
+// defaultRouteKinds are the kinds a listener accepts when allowedRoutes.kinds is empty. HTTP
+// listeners speak HTTP/2 with prior knowledge (h2c) and HTTPS listeners offer it by ALPN, as
+// the GRPCRoute specification requires of both.
 func defaultRouteKinds(p gatewayv1.ProtocolType) []gatewayv1.Kind {
 	switch p {
 	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
-		return []gatewayv1.Kind{KindHTTPRoute}
+		return []gatewayv1.Kind{KindHTTPRoute, KindGRPCRoute}
 	}
 	return nil
 }

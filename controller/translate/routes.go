@@ -1,6 +1,9 @@
 package translate
 
 import (
+	"fmt"
+	"slices"
+	"sort"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -10,11 +13,14 @@ import (
 )
 
 // route is what every route kind shares. Parent attachment, allowedRoutes, hostname
-// intersection and the route's parent status are written once against it (attach); backend
-// references are resolved by one function for every kind (resolveBackend).
+// intersection, the HTTPRoute/GRPCRoute hostname rule and the route's parent status are written
+// once against it (attachRoutes); backend references are resolved by one function for every
+// kind (resolveBackend).
 type route interface {
 	// kind is the route's kind, as listeners allow it and ReferenceGrants name it.
 	kind() gatewayv1.Kind
+	// object is the route as read from the cache, for its status.
+	object() metav1.Object
 	// meta is the route's object metadata.
 	meta() *metav1.ObjectMeta
 	// parentRefs are the route's spec.parentRefs.
@@ -45,35 +51,107 @@ type routeCondition struct {
 	message string
 }
 
-// attach decides, for every parentRef of the route that selects the translated Gateway,
-// whether the route is accepted and to which listeners, adds its valid rules to those
-// listeners, and returns the parent status entries. Invalid rules are dropped one by one
-// (PartiallyInvalid); only a problem of the route as a whole, or no valid rule at all, rejects
-// the route.
-func (t *translator) attach(r route, listeners []*listener) []gatewayv1.RouteParentStatus {
-	var out []gatewayv1.RouteParentStatus
+// routeProblem is what rejects a route of any kind as a whole before its rules are read: a
+// config holding it was refused by Kengine, or one of its hostnames cannot be compiled.
+func (t *translator) routeProblem(r route) *routeCondition {
 	m := r.meta()
-	gen := m.Generation
-	gw := t.s.Gateway
-	var built *builtRoute // built lazily: only routes with a parent here need it
+	if msg, excluded := t.s.Excluded[RouteRef(string(r.kind()), m.Namespace, m.Name)]; excluded {
+		return &routeCondition{reason: gatewayv1.RouteReasonUnsupportedValue, message: status.Truncate("Kengine refused the Gateway's config with this route: " + msg)}
+	}
+	for _, hn := range r.hostnames() {
+		if err := checkHostname(string(hn)); err != nil {
+			return &routeCondition{reason: gatewayv1.RouteReasonUnsupportedValue, message: err.Error()}
+		}
+	}
+	return nil
+}
 
-	for _, p := range r.parentRefs() {
-		if !status.ParentIsGateway(p, m.Namespace, gw.Namespace, gw.Name) {
+// routePlan is one route on its way through attachRoutes: built, its parentRefs matched to
+// listeners, and the listeners another kind's route keeps it from.
+type routePlan struct {
+	r       route
+	built   *builtRoute // nil when no parentRef selects the Gateway
+	parents []parentPlan
+	// lostTo maps a listener to the route of the other kind that holds a hostname this route
+	// wanted there (see settleKindConflicts).
+	lostTo map[*listener]route
+}
+
+// parentPlan is one parentRef of a route that selects the translated Gateway.
+type parentPlan struct {
+	ref     gatewayv1.ParentReference
+	matched []listenerMatch
+	// reason and msg say why no listener matched.
+	reason gatewayv1.RouteConditionReason
+	msg    string
+}
+
+// attachRoutes decides, for every parentRef of every route that selects the translated
+// Gateway, whether the route is accepted and to which listeners, adds its valid rules to those
+// listeners, and records the parent status entries in the result, in the order of routes.
+// Invalid rules are dropped one by one (PartiallyInvalid); only a problem of the route as a
+// whole, or no valid rule at all, rejects the route.
+func (t *translator) attachRoutes(routes []route, listeners []*listener) {
+	plans := make([]*routePlan, len(routes))
+	for i, r := range routes {
+		plans[i] = t.planRoute(r, listeners)
+	}
+	settleKindConflicts(plans)
+	for _, p := range plans {
+		t.res.Routes = append(t.res.Routes, status.RouteResult{Route: p.r.object(), Parents: t.admit(p)})
+	}
+}
+
+// planRoute builds a route (only if a parentRef selects the Gateway) and matches each such
+// parentRef to listeners.
+func (t *translator) planRoute(r route, listeners []*listener) *routePlan {
+	p := &routePlan{r: r}
+	m := r.meta()
+	gw := t.s.Gateway
+	for _, ref := range r.parentRefs() {
+		if !status.ParentIsGateway(ref, m.Namespace, gw.Namespace, gw.Name) {
 			continue
 		}
-		entry := gatewayv1.RouteParentStatus{ParentRef: p, ControllerName: gatewayv1.GatewayController(t.opts.ControllerName)}
-		if built == nil {
-			built = r.build(t)
+		if p.built == nil {
+			p.built = r.build(t)
 		}
+		matched, reason, msg := t.selectListeners(listeners, ref, r)
+		p.parents = append(p.parents, parentPlan{ref: ref, matched: matched, reason: reason, msg: msg})
+	}
+	return p
+}
 
-		matched, reason, msg := t.selectListeners(listeners, p, r)
+// admit turns a plan into parent status entries and attaches the route's rules to the
+// listeners it is accepted on.
+func (t *translator) admit(p *routePlan) []gatewayv1.RouteParentStatus {
+	var out []gatewayv1.RouteParentStatus
+	gen := p.r.meta().Generation
+	built := p.built
+	for _, pp := range p.parents {
+		entry := gatewayv1.RouteParentStatus{ParentRef: pp.ref, ControllerName: gatewayv1.GatewayController(t.opts.ControllerName)}
+		var matched []listenerMatch
+		var lost *listener
+		for _, lm := range pp.matched {
+			if _, ok := p.lostTo[lm.l]; ok {
+				if lost == nil {
+					lost = lm.l
+				}
+				continue
+			}
+			matched = append(matched, lm)
+		}
 		var accepted metav1.Condition
 		var partial *metav1.Condition
 		switch {
-		case len(matched) == 0:
-			accepted = status.Condition(gatewayv1.RouteConditionAccepted, false, reason, msg, gen)
+		case len(pp.matched) == 0:
+			accepted = status.Condition(gatewayv1.RouteConditionAccepted, false, pp.reason, pp.msg, gen)
 		case built.problem != nil:
 			accepted = status.Condition(gatewayv1.RouteConditionAccepted, false, built.problem.reason, built.problem.message, gen)
+		case len(matched) == 0:
+			// The specification names no reason for this rejection; the listener does not
+			// allow the route because another kind holds the hostname there.
+			accepted = status.Condition(gatewayv1.RouteConditionAccepted, false, gatewayv1.RouteReasonNotAllowedByListeners,
+				kindConflictMessage(lost, p.lostTo[lost]), gen)
 		default:
 			accepted = status.Condition(gatewayv1.RouteConditionAccepted, true, gatewayv1.RouteReasonAccepted, "route accepted", gen)
 			if len(built.dropped) > 0 {
@@ -95,6 +173,92 @@ func (t *translator) attach(r route, listeners []*listener) []gatewayv1.RoutePar
 		out = append(out, entry)
 	}
 	return out
+}
+
+// kindConflictMessage explains why a route lost listener l to winner, a route of the other kind.
+func kindConflictMessage(l *listener, winner route) string {
+	m := winner.meta()
+	return status.Truncate(fmt.Sprintf("listener %s: %s %s/%s, created earlier (or first by namespace/name), already answers a hostname "+
+		"this route asks for; an HTTPRoute and a GRPCRoute may not share a hostname on one listener", l.spec.Name, winner.kind(), m.Namespace, m.Name))
+}
+
+// routeClaim is a route that would attach to a listener, with the hostnames it would answer
+// there.
+type routeClaim struct {
+	plan      *routePlan
+	hostnames []string
+}
+
+// settleKindConflicts applies the rule of the GRPCRoute specification: an HTTPRoute and a
+// GRPCRoute whose hostnames intersect cannot both attach to one listener, and the one created
+// first (then the one first by "namespace/name") is kept. Claims are taken in that order, so a
+// route lost to an older one holds nothing against younger routes. Rules of both kinds thus
+// never share a virtual host.
+func settleKindConflicts(plans []*routePlan) {
+	var order []*listener
+	claims := map[*listener][]routeClaim{}
+	for _, p := range plans {
+		if p.built == nil || p.built.problem != nil {
+			continue // rejected as a whole: attached nowhere, holds nothing
+		}
+		for _, pp := range p.parents {
+			for _, lm := range pp.matched {
+				if _, seen := claims[lm.l]; !seen {
+					order = append(order, lm.l)
+				}
+				if cs := claims[lm.l]; len(cs) > 0 && cs[len(cs)-1].plan == p {
+					continue // a second parentRef to the same listener
+				}
+				claims[lm.l] = append(claims[lm.l], routeClaim{plan: p, hostnames: lm.hostnames})
+			}
+		}
+	}
+	for _, l := range order {
+		cs := claims[l]
+		sort.SliceStable(cs, func(i, j int) bool { return routeOlder(cs[i].plan.r, cs[j].plan.r) })
+		kept := map[gatewayv1.Kind][]routeClaim{}
+		for _, c := range cs {
+			kind := c.plan.r.kind()
+			others := kept[rivalKinds[kind]]
+			i := slices.IndexFunc(others, func(o routeClaim) bool { return hostnamesIntersect(o.hostnames, c.hostnames) })
+			if i < 0 {
+				kept[kind] = append(kept[kind], c)
+				continue
+			}
+			if c.plan.lostTo == nil {
+				c.plan.lostTo = map[*listener]route{}
+			}
+			c.plan.lostTo[l] = others[i].plan.r
+		}
+	}
+}
+
+// rivalKinds pairs the route kinds that may not share a hostname on one listener.
+var rivalKinds = map[gatewayv1.Kind]gatewayv1.Kind{KindHTTPRoute: KindGRPCRoute, KindGRPCRoute: KindHTTPRoute}
+
+// routeOlder orders routes by creation time, then by "namespace/name", then by kind.
+func routeOlder(a, b route) bool {
+	ma, mb := a.meta(), b.meta()
+	if !ma.CreationTimestamp.Equal(&mb.CreationTimestamp) {
+		return ma.CreationTimestamp.Before(&mb.CreationTimestamp)
+	}
+	if ka, kb := ma.Namespace+"/"+ma.Name, mb.Namespace+"/"+mb.Name; ka != kb {
+		return ka < kb
+	}
+	return a.kind() < b.kind()
+}
+
+// hostnamesIntersect reports whether some request host is admitted by a hostname of each list
+// ("" admits every host).
+func hostnamesIntersect(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if _, ok := intersectHostname(x, y); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // listenerMatch is a listener a route attached to, with the hostnames it answers there.

@@ -14,10 +14,36 @@ type vhost struct {
 	rules    []placedRule
 }
 
-// placedRule is a model route placed on a host, with the key that orders it there.
+// vhost returns the listener's virtual host for a hostname, creating it on first use.
+func (l *listener) vhost(hostname string) *vhost {
+	vh := l.vhosts[hostname]
+	if vh == nil {
+		vh = &vhost{hostname: hostname}
+		l.vhosts[hostname] = vh
+	}
+	return vh
+}
+
+// placedRule is a model route placed on a host, with the key that orders it there: key for
+// an HTTPRoute rule, grpc for a GRPCRoute rule (exactly one is set).
 type placedRule struct {
 	route *ir.HTTPRoute
 	key   *precedence
+	grpc  *grpcPrecedence
+}
+
+// less orders the rules of one host by the precedence of their kind. The two kinds never share
+// a host (settleKindConflicts keeps them apart); were they to, GRPCRoute rules, which match
+// only gRPC paths, would go before HTTPRoute rules, whose catch-alls would otherwise take
+// every gRPC call.
+func (a placedRule) less(b placedRule) bool {
+	switch {
+	case a.grpc != nil && b.grpc != nil:
+		return a.grpc.less(b.grpc)
+	case a.grpc != nil || b.grpc != nil:
+		return a.grpc != nil
+	}
+	return a.key.less(b.key)
 }
 
 // buildServers groups the served listeners by port and orders listeners, virtual hosts and
@@ -37,7 +63,7 @@ func (t *translator) buildServers(listeners []*listener) {
 		}
 		il := &ir.HTTPListener{Name: string(l.spec.Name), Hostname: hostnameOf(l.spec.Hostname), TLS: l.tls}
 		for _, vh := range l.vhosts {
-			sort.SliceStable(vh.rules, func(i, j int) bool { return vh.rules[i].key.less(vh.rules[j].key) })
+			sort.SliceStable(vh.rules, func(i, j int) bool { return vh.rules[i].less(vh.rules[j]) })
 			routes := make([]*ir.HTTPRoute, len(vh.rules))
 			for i, pr := range vh.rules {
 				routes[i] = pr.route

@@ -21,6 +21,8 @@ type Snapshot struct {
 	Gateway *gatewayv1.Gateway
 	// HTTPRoutes name the Gateway as a parent in spec or in status (to clean stale entries).
 	HTTPRoutes []*gatewayv1.HTTPRoute
+	// GRPCRoutes name the Gateway as a parent in spec or in status, like HTTPRoutes.
+	GRPCRoutes []*gatewayv1.GRPCRoute
 	// Services by namespace/name: route backends.
 	Services map[types.NamespacedName]*corev1.Service
 	// EndpointSlices by the namespace/name of their Service.
@@ -118,9 +120,14 @@ func Translate(s *Snapshot, opts Options) *Result {
 	}
 	listeners := t.listeners()
 	t.gatewayAccepted(listeners)
+	routes := make([]route, 0, len(s.HTTPRoutes)+len(s.GRPCRoutes))
 	for _, r := range s.HTTPRoutes {
-		t.res.Routes = append(t.res.Routes, status.RouteResult{Route: r, Parents: t.attach(httpRoute{r}, listeners)})
+		routes = append(routes, httpRoute{r})
 	}
+	for _, r := range s.GRPCRoutes {
+		routes = append(routes, grpcRoute{r})
+	}
+	t.attachRoutes(routes, listeners)
 	t.buildServers(listeners)
 	t.res.Gateway.Served = make(map[gatewayv1.SectionName]bool, len(listeners))
 	for _, l := range listeners {

@@ -1,6 +1,7 @@
 package translate_test
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestTranslateListeners(t *testing.T) {
 		objs         func(t *testing.T) []any
 		wantGateway  map[string]string
 		wantListener map[string]map[string]string
-		wantKinds    map[string]int
+		wantKinds    map[string][]string
 	}{
 		{
 			name:        "http listener accepted",
@@ -46,7 +47,7 @@ func TestTranslateListeners(t *testing.T) {
 			wantGateway: map[string]string{"Accepted": "True/Accepted"},
 			wantListener: map[string]map[string]string{"http": {
 				"Accepted": "True/Accepted", "Conflicted": "False/NoConflicts", "ResolvedRefs": "True/ResolvedRefs"}},
-			wantKinds: map[string]int{"http": 1},
+			wantKinds: map[string][]string{"http": {"HTTPRoute", "GRPCRoute"}},
 		},
 		{
 			name: "unsupported protocol on one listener",
@@ -57,7 +58,7 @@ func TestTranslateListeners(t *testing.T) {
 				"http": {"Accepted": "True/Accepted"},
 				"udp":  {"Accepted": "False/UnsupportedProtocol"},
 			},
-			wantKinds: map[string]int{"http": 1, "udp": 0},
+			wantKinds: map[string][]string{"http": {"HTTPRoute", "GRPCRoute"}, "udp": {}},
 		},
 		{
 			name:         "every listener invalid",
@@ -83,7 +84,7 @@ func TestTranslateListeners(t *testing.T) {
 			})),
 			wantGateway:  map[string]string{"Accepted": "True/Accepted"},
 			wantListener: map[string]map[string]string{"http": {"Accepted": "True/Accepted", "ResolvedRefs": "False/InvalidRouteKinds"}},
-			wantKinds:    map[string]int{"http": 1},
+			wantKinds:    map[string][]string{"http": {"HTTPRoute"}},
 		},
 		{
 			name:         "https with a missing secret",
@@ -133,8 +134,14 @@ func TestTranslateListeners(t *testing.T) {
 						t.Errorf("listener %s %s = %s, want %s", l.Name, typ, got, want)
 					}
 				}
-				if n, ok := tt.wantKinds[string(l.Name)]; ok && len(l.SupportedKinds) != n {
-					t.Errorf("listener %s supportedKinds = %v, want %d", l.Name, l.SupportedKinds, n)
+				if want, ok := tt.wantKinds[string(l.Name)]; ok {
+					got := []string{}
+					for _, k := range l.SupportedKinds {
+						got = append(got, string(k.Kind))
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("listener %s supportedKinds = %v, want %v", l.Name, got, want)
+					}
 				}
 				for _, c := range l.Conditions {
 					if c.ObservedGeneration != tt.gw.Generation {

@@ -241,7 +241,8 @@ func service(name string, backends ...*backend) serviceObjects {
 	return objs
 }
 
-// snapshot gathers a Gateway and loose objects (*HTTPRoute, serviceObjects, *Secret) the way
+// snapshot gathers a Gateway and loose objects (*HTTPRoute, *GRPCRoute, serviceObjects,
+// *Secret) the way
 // the controller reads them from its caches.
 func snapshot(gw *gatewayv1.Gateway, objs ...any) *translate.Snapshot {
 	s := &translate.Snapshot{
@@ -262,6 +263,8 @@ func snapshot(gw *gatewayv1.Gateway, objs ...any) *translate.Snapshot {
 		switch v := o.(type) {
 		case *gatewayv1.HTTPRoute:
 			s.HTTPRoutes = append(s.HTTPRoutes, v)
+		case *gatewayv1.GRPCRoute:
+			s.GRPCRoutes = append(s.GRPCRoutes, v)
 		case serviceObjects:
 			nn := types.NamespacedName{Namespace: v.service.Namespace, Name: v.service.Name}
 			s.Services[nn] = v.service

@@ -101,15 +101,19 @@ func Route(ns, name string, opts ...RouteOpt) *gatewayv1.HTTPRoute {
 // Parent adds a parentRef to the Gateway ns/name, with an optional sectionName.
 func Parent(ns, name, section string) RouteOpt {
 	return func(r *gatewayv1.HTTPRoute) {
-		p := gatewayv1.ParentReference{Name: gatewayv1.ObjectName(name)}
-		if ns != "" {
-			p.Namespace = ptr.To(gatewayv1.Namespace(ns))
-		}
-		if section != "" {
-			p.SectionName = ptr.To(gatewayv1.SectionName(section))
-		}
-		r.Spec.ParentRefs = append(r.Spec.ParentRefs, p)
+		r.Spec.ParentRefs = append(r.Spec.ParentRefs, parentRef(ns, name, section))
 	}
+}
+
+func parentRef(ns, name, section string) gatewayv1.ParentReference {
+	p := gatewayv1.ParentReference{Name: gatewayv1.ObjectName(name)}
+	if ns != "" {
+		p.Namespace = ptr.To(gatewayv1.Namespace(ns))
+	}
+	if section != "" {
+		p.SectionName = ptr.To(gatewayv1.SectionName(section))
+	}
+	return p
 }
 
 // Hostnames adds route hostnames.
@@ -154,6 +158,67 @@ func PathExact(p string) gatewayv1.HTTPRouteMatch {
 	return gatewayv1.HTTPRouteMatch{Path: &gatewayv1.HTTPPathMatch{Type: ptr.To(gatewayv1.PathMatchExact), Value: ptr.To(p)}}
 }
 
+// GRPCRouteOpt changes a test GRPCRoute.
+type GRPCRouteOpt func(*gatewayv1.GRPCRoute)
+
+// GRPCRoute is a GRPCRoute at generation 2, created at Time.
+func GRPCRoute(ns, name string, opts ...GRPCRouteOpt) *gatewayv1.GRPCRoute {
+	r := &gatewayv1.GRPCRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Generation: 2, CreationTimestamp: metav1.NewTime(Time)}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// GRPCParent adds a parentRef to the Gateway ns/name, with an optional sectionName.
+func GRPCParent(ns, name, section string) GRPCRouteOpt {
+	return func(r *gatewayv1.GRPCRoute) {
+		r.Spec.ParentRefs = append(r.Spec.ParentRefs, parentRef(ns, name, section))
+	}
+}
+
+// GRPCHostnames adds route hostnames.
+func GRPCHostnames(h ...string) GRPCRouteOpt {
+	return func(r *gatewayv1.GRPCRoute) {
+		for _, x := range h {
+			r.Spec.Hostnames = append(r.Spec.Hostnames, gatewayv1.Hostname(x))
+		}
+	}
+}
+
+// GRPCCreatedAt sets a GRPCRoute's creation time.
+func GRPCCreatedAt(t time.Time) GRPCRouteOpt {
+	return func(r *gatewayv1.GRPCRoute) { r.CreationTimestamp = metav1.NewTime(t) }
+}
+
+// GRPCRule adds a rule.
+func GRPCRule(matches []gatewayv1.GRPCRouteMatch, filters []gatewayv1.GRPCRouteFilter, backends ...gatewayv1.GRPCBackendRef) GRPCRouteOpt {
+	return func(r *gatewayv1.GRPCRoute) {
+		r.Spec.Rules = append(r.Spec.Rules, gatewayv1.GRPCRouteRule{Matches: matches, Filters: filters, BackendRefs: backends})
+	}
+}
+
+// GRPCBackend is a backendRef to Service ns/name ("" ns: the route's) with a port and a weight.
+func GRPCBackend(ns, name string, port int32, weight int32) gatewayv1.GRPCBackendRef {
+	return gatewayv1.GRPCBackendRef{BackendRef: Backend(ns, name, port, weight).BackendRef}
+}
+
+// GRPCMethod is a method match of the given type ("" for the default, Exact); an empty
+// service or method is left out.
+func GRPCMethod(t gatewayv1.GRPCMethodMatchType, service, method string) gatewayv1.GRPCRouteMatch {
+	mm := &gatewayv1.GRPCMethodMatch{}
+	if t != "" {
+		mm.Type = ptr.To(t)
+	}
+	if service != "" {
+		mm.Service = ptr.To(service)
+	}
+	if method != "" {
+		mm.Method = ptr.To(method)
+	}
+	return gatewayv1.GRPCRouteMatch{Method: mm}
+}
+
 // Service returns a Service with one port and an EndpointSlice with the given ready
 // addresses serving targetPort.
 func Service(ns, name string, port, targetPort int32, addrs ...string) (*corev1.Service, *discoveryv1.EndpointSlice) {
@@ -185,6 +250,8 @@ func Snapshot(gw *gatewayv1.Gateway, objs ...any) *translate.Snapshot {
 		switch v := o.(type) {
 		case *gatewayv1.HTTPRoute:
 			s.HTTPRoutes = append(s.HTTPRoutes, v)
+		case *gatewayv1.GRPCRoute:
+			s.GRPCRoutes = append(s.GRPCRoutes, v)
 		case *corev1.Service:
 			s.Services[types.NamespacedName{Namespace: v.Namespace, Name: v.Name}] = v
 		case *discoveryv1.EndpointSlice:
