@@ -164,3 +164,24 @@ func TestSplitHandlerLastBranchTakesTheRestAndKeepsTheModel(t *testing.T) {
 		t.Error("splitHandler changed the model's backends")
 	}
 }
+
+// A backend's own filters go through the same escapers as a route's: a placeholder a route
+// author writes stays literal.
+func TestSplitHandlerEscapesBackendFilterValues(t *testing.T) {
+	r := &renderer{opts: Options{HealthPort: 19080}}
+	a := ir.Backend{Name: "a", Weight: 1, Endpoints: []string{"10.0.0.1:80"}, Filters: []ir.HTTPFilter{
+		{RequestHeaders: &ir.HeaderEdits{Set: []ir.Header{{Name: "X-Env", Value: "{env.HOME}"}}}},
+	}}
+	b := ir.Backend{Name: "b", Weight: 1, Endpoints: []string{"10.0.0.2:80"}}
+	h, err := r.splitHandler(&ir.HTTPRoute{Backends: []ir.Backend{a, b}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := marshal(t, h); !strings.Contains(got, `"X-Env":["\\{env.HOME\\}"]`) {
+		t.Errorf("backend header value not escaped:\n%s", got)
+	}
+	a.Filters[0].RequestHeaders.Set[0].Value = "line\nbreak"
+	if _, err := r.splitHandler(&ir.HTTPRoute{Backends: []ir.Backend{a, b}}, nil); err == nil {
+		t.Error("a header value HTTP cannot carry was rendered")
+	}
+}
