@@ -48,6 +48,10 @@ type ReverseProxy struct {
 
 	// Rewrite changes the request sent upstream without changing the original request.
 	Rewrite *ProxyRewrite `json:"rewrite,omitempty"`
+
+	// RequestBuffers, when positive, reads up to this many bytes of the request body into
+	// memory before proxying; a body read whole can be sent again on a retry.
+	RequestBuffers int64 `json:"request_buffers,omitempty"`
 }
 
 // HandlerName returns "reverse_proxy".
@@ -73,8 +77,15 @@ type LoadBalancing struct {
 	// TryDuration is how long to keep trying upstreams when the chosen one is down.
 	TryDuration Duration `json:"try_duration,omitempty"`
 
-	// TryInterval is the pause between tries. Default: 250ms.
+	// TryInterval is the pause between tries. Default: 250ms with a TryDuration, else none.
 	TryInterval Duration `json:"try_interval,omitempty"`
+
+	// RetryMatch lists matcher sets (OR) that decide retries besides dial errors, which are
+	// always retried: a set with an expression reading {http.reverse_proxy.status_code}
+	// retries the responses it matches, and the sets are evaluated against the request, with
+	// {http.reverse_proxy.is_transport_error} true, after a failure other than a dial error.
+	// Without it, only GET requests are retried after such a failure.
+	RetryMatch []MatcherSet `json:"retry_match,omitempty"`
 }
 
 // SelectionPolicy is a reverse proxy selection policy module.

@@ -161,6 +161,10 @@ type MatcherSet struct {
 	// ClientIP matches the client address, honouring trusted proxies.
 	ClientIP *IPRanges `json:"client_ip,omitempty"`
 
+	// VarsRegexp matches variables or placeholders (a key such as "{http.request.uuid}")
+	// with regular expressions.
+	VarsRegexp map[string]*RegexpMatcher `json:"vars_regexp,omitempty"`
+
 	// Expression matches a CEL expression.
 	Expression string `json:"expression,omitempty"`
 

@@ -9,6 +9,12 @@
 // deterministic: the same input gives the same model.
 package ir
 
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
 // Gateway is everything one Gateway's Kengine pods serve.
 type Gateway struct {
 	// Name is the Gateway's "namespace/name", for diagnostics.
@@ -87,6 +93,54 @@ type HTTPRoute struct {
 	Response *DirectResponse `json:"response,omitempty"`
 	// Backends share the forwarded traffic by weight; every weight is positive.
 	Backends []Backend `json:"backends,omitempty"`
+	// Timeouts, when set, bound how long forwarding waits for the backends.
+	Timeouts *Timeouts `json:"timeouts,omitempty"`
+	// Retry, when set, sends a request again after a failed attempt.
+	Retry *Retry `json:"retry,omitempty"`
+}
+
+// Timeouts bound the forwarding of a route; a zero field means no limit.
+type Timeouts struct {
+	// BackendResponse bounds each attempt's wait for the backend's response headers, counted
+	// from the moment the request has been sent to it. An attempt that runs out fails as
+	// timed out: it is retried if the route retries, and otherwise answered with 504.
+	BackendResponse Duration `json:"backendResponse,omitempty"`
+}
+
+// Retry sends a request again, to the route's backends, after an attempt fails. An attempt
+// fails when the backend cannot be reached, when the connection breaks before the response
+// headers arrive, when it runs out of Timeouts.BackendResponse, or when its response status
+// is one of Statuses. Once the attempts are used up, the client gets the last failure: the
+// backend's own status for a status failure, 504 for a timeout, 502 otherwise.
+type Retry struct {
+	// Attempts is how many times one request may be sent again; at least 1.
+	Attempts int `json:"attempts"`
+	// Statuses are the response statuses that fail an attempt, sorted and unique; empty
+	// retries only attempts that got no response.
+	Statuses []int `json:"statuses,omitempty"`
+	// Backoff is the pause before each new attempt; zero sends it at once.
+	Backoff Duration `json:"backoff,omitempty"`
+}
+
+// Duration is a length of time. It encodes as a Go duration string ("1.5s"), so models read
+// and compare easily.
+type Duration time.Duration
+
+// MarshalJSON encodes the duration as a string such as "500ms".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON decodes a duration string such as "500ms".
+func (d *Duration) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // Source names where a part of the model came from.
@@ -99,6 +153,8 @@ type Source struct {
 	// Rule and Match are the indexes of the rule and of its match.
 	Rule  int `json:"rule"`
 	Match int `json:"match"`
+	// RuleName is the rule's name, when it has one.
+	RuleName string `json:"ruleName,omitempty"`
 }
 
 // HTTPMatch is a request condition; every part that is set must hold.
@@ -155,6 +211,53 @@ type HTTPFilter struct {
 	ResponseHeaders *HeaderEdits `json:"responseHeaders,omitempty"`
 	// Rewrite changes the path and/or the Host sent to the backends.
 	Rewrite *Rewrite `json:"rewrite,omitempty"`
+	// CORS answers CORS preflight requests itself and adds the CORS response headers to the
+	// other requests of an allowed origin.
+	CORS *CORS `json:"cors,omitempty"`
+}
+
+// CORS is the cross-origin resource sharing policy of a route (the Fetch standard's CORS
+// protocol). A preflight request (OPTIONS with Origin and Access-Control-Request-Method) is
+// answered with 204 and never forwarded: with the Access-Control-Allow-* headers when its
+// origin is allowed, without them otherwise. Any other request of an allowed origin is handled
+// as usual, and its response gets Access-Control-Allow-Origin (the request's Origin),
+// Access-Control-Allow-Credentials and Access-Control-Expose-Headers. Responses for an
+// allowed origin carry "Vary: Origin".
+type CORS struct {
+	// AnyOrigin allows every origin; AllowOrigins is then empty.
+	AnyOrigin bool `json:"anyOrigin,omitempty"`
+	// AllowOrigins are the allowed origins.
+	AllowOrigins []Origin `json:"allowOrigins,omitempty"`
+	// AnyMethod allows every method: a preflight's Access-Control-Allow-Methods repeats its
+	// Access-Control-Request-Method.
+	AnyMethod bool `json:"anyMethod,omitempty"`
+	// AllowMethods are the allowed methods, in upper case.
+	AllowMethods []string `json:"allowMethods,omitempty"`
+	// AnyHeader allows every request header: a preflight's Access-Control-Allow-Headers
+	// repeats its Access-Control-Request-Headers, and is left out when that is absent.
+	AnyHeader bool `json:"anyHeader,omitempty"`
+	// AllowHeaders are the allowed request header names.
+	AllowHeaders []string `json:"allowHeaders,omitempty"`
+	// ExposeHeaders are the response header names scripts may read; "*" alone exposes all
+	// of them, and is only used without credentials.
+	ExposeHeaders []string `json:"exposeHeaders,omitempty"`
+	// AllowCredentials sends "Access-Control-Allow-Credentials: true".
+	AllowCredentials bool `json:"allowCredentials,omitempty"`
+	// MaxAge is how many seconds a preflight answer may be cached; at least 1.
+	MaxAge int `json:"maxAge"`
+}
+
+// Origin is an allowed origin: a scheme, a host and a port, compared case-insensitively with
+// a request's Origin header.
+type Origin struct {
+	// Scheme is "http" or "https".
+	Scheme string `json:"scheme"`
+	// Host is a DNS name or an IPv4 address in lower case; "*" matches every host, and
+	// "*.example.com" every name that ends in ".example.com" (any number of labels).
+	Host string `json:"host"`
+	// Port is the origin's port; zero is the scheme's default port (80 or 443), which an
+	// Origin header may also leave out.
+	Port int `json:"port,omitempty"`
 }
 
 // HeaderEdits are header changes, applied as Set, then Add, then Remove.
@@ -232,6 +335,9 @@ type Backend struct {
 	Protocol Protocol `json:"protocol,omitempty"`
 	// TLS, when set, is the TLS the endpoints are spoken to over, and how they are verified.
 	TLS *BackendTLS `json:"tls,omitempty"`
+	// Filters edit only the requests sent to this backend (and their responses), after the
+	// route's own filters; a redirect is never among them.
+	Filters []HTTPFilter `json:"filters,omitempty"`
 }
 
 // Protocol is an application protocol spoken to backends.
@@ -239,7 +345,8 @@ type Protocol string
 
 // Backend protocols.
 const (
-	// HTTP1 is HTTP/1.1 (the default for HTTP routes).
+	// HTTP1 is HTTP/1.1 (the default for HTTP routes), connection upgrades such as
+	// WebSocket included.
 	HTTP1 Protocol = ""
 	// H2C is HTTP/2 over cleartext, with prior knowledge.
 	H2C Protocol = "h2c"

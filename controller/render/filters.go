@@ -43,6 +43,12 @@ func filterHandlers(filters []ir.HTTPFilter) (handlers []kengine.Handler, proxyH
 				}
 				proxyHeaders = &kengine.ReverseProxyHeaders{Request: &kengine.HeaderOps{Set: map[string][]string{"Host": {host}}}}
 			}
+		case f.CORS != nil:
+			h, err := corsHandler(f.CORS)
+			if err != nil {
+				return nil, nil, fmt.Errorf("filter %d: %w", i, err)
+			}
+			handlers = append(handlers, h)
 		default:
 			return nil, nil, fmt.Errorf("filter %d sets no edit", i)
 		}

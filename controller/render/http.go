@@ -78,7 +78,7 @@ func (r *renderer) httpRoute(rt *ir.HTTPRoute) kengine.Route {
 		}
 		handlers = append(handlers, staticResponse(rt.Response.StatusCode))
 	default:
-		h, err := r.backendHandler(rt.Backends, proxyHeaders)
+		h, err := r.forwardHandler(rt, proxyHeaders)
 		r.keep(sourceError(rt.Source, err))
 		handlers = append(handlers, h)
 	}

@@ -73,6 +73,12 @@ func (t *translator) resolveBackend(from route, ref gatewayv1.BackendRef) (ir.Ba
 		b.Failure = 500
 		return b, gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s has no port %d", nn, *ref.Port)
 	}
+	proto, err := backendProtocol(from.kind(), port)
+	if err != nil {
+		b.Failure = 500
+		return b, gatewayv1.RouteReasonUnsupportedProtocol, fmt.Sprintf("Service %s port %d: %v", nn, port.Port, err)
+	}
+	b.Protocol = proto
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		// The name is resolved by the controller and the addresses are pinned: left to
 		// Kengine, DNS could answer with an address the check below never saw.

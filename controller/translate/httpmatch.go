@@ -123,6 +123,12 @@ func httpFilters(filters []gatewayv1.HTTPRouteFilter, match ir.HTTPMatch) ([]ir.
 			if rw.Path != nil || rw.Hostname != "" {
 				out = append(out, ir.HTTPFilter{Rewrite: rw})
 			}
+		case gatewayv1.HTTPRouteFilterCORS:
+			cors, err := corsPolicy(f.CORS)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			out = append(out, ir.HTTPFilter{CORS: cors})
 		}
 	}
 	return out, nil, nil, nil

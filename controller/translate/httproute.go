@@ -46,8 +46,9 @@ func (r *httpRule) forListener(l *listener) *ir.HTTPRoute {
 }
 
 // build validates the route and expands it into one httpRule per match. A rule with an
-// unsupported or invalid value is dropped on its own; a route without any valid rule, with an
-// invalid hostname or with incompatible filters is rejected as a whole.
+// unsupported or invalid value is dropped on its own, and a rule with a filter that cannot be
+// applied answers 500 on its matches; a route without any rule left, with an invalid
+// hostname, or with a value the spec says rejects the route is not accepted.
 func (h httpRoute) build(t *translator) *builtRoute {
 	r := h.r
 	out := &builtRoute{}
@@ -63,17 +64,21 @@ func (h httpRoute) build(t *translator) *builtRoute {
 	}
 	var rules []*httpRule
 	for ri, rule := range r.Spec.Rules {
+		label := ruleLabel(ri, rule.Name)
 		built, err := t.httpRule(h, ri, rule)
-		var incompatible incompatibleFiltersError
-		if errors.As(err, &incompatible) {
+		var rejected routeRejectedError
+		if errors.As(err, &rejected) {
 			if out.problem == nil {
-				out.problem = &routeCondition{reason: gatewayv1.RouteReasonIncompatibleFilters, message: fmt.Sprintf("rule %d: %v", ri, err)}
+				out.problem = &routeCondition{reason: rejected.reason, message: status.Truncate(fmt.Sprintf("%s: %v", label, err))}
 			}
 			continue
 		}
 		if err != nil {
-			out.dropped = append(out.dropped, fmt.Sprintf("rule %d: %v", ri, err))
+			out.dropped = append(out.dropped, fmt.Sprintf("%s: %v", label, err))
 			continue
+		}
+		if built.failing != "" {
+			out.failing = append(out.failing, fmt.Sprintf("%s: %s", label, built.failing))
 		}
 		if built.refsReason != "" && refsReason == gatewayv1.RouteReasonResolvedRefs {
 			refsReason, refsMsg = built.refsReason, built.refsMsg
@@ -99,99 +104,162 @@ func (h httpRoute) build(t *translator) *builtRoute {
 	return out
 }
 
+// ruleLabel names a rule in status messages: its index, and its name when it has one.
+func ruleLabel(index int, name *gatewayv1.SectionName) string {
+	if name == nil || *name == "" {
+		return fmt.Sprintf("rule %d", index)
+	}
+	return fmt.Sprintf("rule %d (%s)", index, *name)
+}
+
 // builtRule is one valid HTTPRoute rule.
 type builtRule struct {
 	rules []*httpRule
 	// refsReason and refsMsg explain the first backendRef that did not resolve.
 	refsReason gatewayv1.RouteConditionReason
 	refsMsg    string
+	// failing says why some or all of the rule's requests are answered with 500 instead of
+	// being forwarded (a filter that cannot be applied); empty when none is.
+	failing string
+}
+
+// backendPlan is a backendRef resolved, with the filters that apply only to its requests.
+type backendPlan struct {
+	ref     gatewayv1.HTTPBackendRef
+	backend ir.Backend
 }
 
 // httpRule validates one rule and resolves it into the model; an error drops the rule (or,
-// for incompatibleFiltersError, rejects the route).
+// for routeRejectedError, rejects the route).
 func (t *translator) httpRule(h httpRoute, ri int, rule gatewayv1.HTTPRouteRule) (*builtRule, error) {
-	if rule.Timeouts != nil {
-		return nil, fmt.Errorf("timeouts are not supported yet")
-	}
-	if rule.Retry != nil {
-		return nil, fmt.Errorf("retry is not supported yet")
-	}
+	r := h.r
 	if rule.SessionPersistence != nil {
-		return nil, fmt.Errorf("sessionPersistence is not supported yet")
+		return nil, errors.New("sessionPersistence is not implemented by this controller")
 	}
-	if err := checkFilterTypes(rule.Filters); err != nil {
-		return nil, err
-	}
-	filters := rule.Filters
-	for _, ref := range rule.BackendRefs {
-		if len(ref.Filters) == 0 {
-			continue
-		}
-		if err := checkFilterTypes(ref.Filters); err != nil {
-			var incompatible incompatibleFiltersError
-			if errors.As(err, &incompatible) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("backendRef %s: %w", ref.Name, err)
-		}
-		// Kengine picks the upstream inside one proxy handler, after the filters ran, so
-		// per-backend filters can only be honoured when there is one backend; they then
-		// behave exactly like rule filters that run after the rule's own.
-		if len(rule.BackendRefs) > 1 {
-			return nil, fmt.Errorf("backendRef %s: backendRef filters are supported only on rules with a single backendRef", ref.Name)
-		}
-		filters = append(append([]gatewayv1.HTTPRouteFilter{}, rule.Filters...), ref.Filters...)
-	}
-
 	matches := rule.Matches
 	if len(matches) == 0 {
 		matches = []gatewayv1.HTTPRouteMatch{{}}
 	}
-	r := h.r
-	out := &builtRule{}
+	normalized := make([]gatewayv1.HTTPRouteMatch, len(matches))
+	resolved := make([]ir.HTTPMatch, len(matches))
 	for mi, m := range matches {
-		m = normalizeMatch(m)
-		match, err := httpMatch(m)
+		normalized[mi] = normalizeMatch(m)
+		match, err := httpMatch(normalized[mi])
 		if err != nil {
 			return nil, fmt.Errorf("match %d: %w", mi, err)
 		}
-		irFilters, redirect, redirectPath, err := httpFilters(filters, match)
-		if err != nil {
-			return nil, err
-		}
-		out.rules = append(out.rules, &httpRule{
-			route: &ir.HTTPRoute{
-				Source:  ir.Source{Kind: string(KindHTTPRoute), Namespace: r.Namespace, Name: r.Name, Rule: ri, Match: mi},
-				Match:   match,
-				Filters: irFilters,
-			},
-			redirect:     redirect,
-			redirectPath: redirectPath,
-			key:          precedenceOf(m, match, r, ri, mi),
-		})
+		resolved[mi] = match
 	}
-	var backends []ir.Backend
+	if err := checkPrefixRewrites(rule, resolved); err != nil {
+		return nil, err
+	}
+
+	out := &builtRule{}
+	// A filter that cannot be applied must not be skipped: the requests it would have
+	// processed are answered with 500 (HTTPRouteFilter). On the rule, that is all of them.
+	unservable, err := classifyFilters(rule.Filters)
+	if err != nil {
+		return nil, err
+	}
+	if unservable != "" {
+		out.failing = unservable
+		for mi := range matches {
+			out.rules = append(out.rules, t.newHTTPRule(r, ri, rule.Name, mi, normalized[mi], resolved[mi]))
+			out.rules[mi].route.Response = &ir.DirectResponse{StatusCode: 500}
+		}
+		return out, nil
+	}
+	timeouts, retry, err := forwardingPolicy(rule)
+	if err != nil {
+		return nil, err
+	}
+
+	// Backends: resolved once, with the filters of each backendRef checked here.
+	var plans []backendPlan
+	several := len(rule.BackendRefs) > 1
+	mergeBackendFilters := false // the single backendRef's filters run as rule filters
 	for _, ref := range rule.BackendRefs {
 		b, reason, msg := t.resolveBackend(h, ref.BackendRef)
 		if reason != "" && out.refsReason == "" {
 			out.refsReason, out.refsMsg = reason, msg
 		}
+		if len(ref.Filters) > 0 {
+			why, err := classifyFilters(ref.Filters)
+			if err != nil {
+				var rejected routeRejectedError
+				if errors.As(err, &rejected) {
+					return nil, err
+				}
+				return nil, fmt.Errorf("backendRef %s: %w", ref.Name, err)
+			}
+			if why != "" {
+				// Only this backend's share is answered with 500.
+				b.Failure = 500
+				if out.failing == "" {
+					out.failing = fmt.Sprintf("backendRef %s: %s", ref.Name, why)
+				}
+			}
+			if several && hasFilter(ref.Filters, gatewayv1.HTTPRouteFilterRequestRedirect) {
+				return nil, fmt.Errorf("backendRef %s: a requestRedirect filter on one of several backendRefs would answer its share of the requests instead of forwarding them; use it on the rule", ref.Name)
+			}
+			mergeBackendFilters = !several && why == ""
+		}
 		if b.Weight > 0 {
-			backends = append(backends, b)
+			plans = append(plans, backendPlan{ref: ref, backend: b})
 		}
 	}
-	for _, hr := range out.rules {
+
+	for mi := range matches {
+		hr := t.newHTTPRule(r, ri, rule.Name, mi, normalized[mi], resolved[mi])
+		filters := rule.Filters
+		if mergeBackendFilters {
+			// With one backend, its filters run on every forwarded request: they behave
+			// exactly like rule filters that run after the rule's own.
+			filters = append(append([]gatewayv1.HTTPRouteFilter{}, rule.Filters...), rule.BackendRefs[0].Filters...)
+		}
+		irFilters, redirect, redirectPath, err := httpFilters(filters, resolved[mi])
+		if err != nil {
+			return nil, err
+		}
+		hr.route.Filters = irFilters
+		hr.redirect, hr.redirectPath = redirect, redirectPath
 		switch {
-		case hr.redirect != nil:
+		case redirect != nil:
 			// A redirect answers itself; its backends (resolved for status) are never used.
-		case len(backends) == 0:
+		case len(plans) == 0:
 			// No backendRefs, or every weight is zero: nothing may receive the request.
 			hr.route.Response = &ir.DirectResponse{StatusCode: 500}
 		default:
+			backends := make([]ir.Backend, len(plans))
+			for i, p := range plans {
+				backends[i] = p.backend
+				if !several || len(p.ref.Filters) == 0 || p.backend.Failure != 0 {
+					continue
+				}
+				bf, _, _, err := httpFilters(p.ref.Filters, resolved[mi])
+				if err != nil {
+					return nil, fmt.Errorf("backendRef %s: %w", p.ref.Name, err)
+				}
+				backends[i].Filters = bf
+			}
 			hr.route.Backends = backends
+			hr.route.Timeouts, hr.route.Retry = timeouts, retry
 		}
+		out.rules = append(out.rules, hr)
 	}
 	return out, nil
+}
+
+// newHTTPRule starts the model route of one match of a rule.
+func (t *translator) newHTTPRule(r *gatewayv1.HTTPRoute, ri int, name *gatewayv1.SectionName, mi int, normalized gatewayv1.HTTPRouteMatch, match ir.HTTPMatch) *httpRule {
+	src := ir.Source{Kind: string(KindHTTPRoute), Namespace: r.Namespace, Name: r.Name, Rule: ri, Match: mi}
+	if name != nil {
+		src.RuleName = string(*name)
+	}
+	return &httpRule{
+		route: &ir.HTTPRoute{Source: src, Match: match},
+		key:   precedenceOf(normalized, match, r, ri, mi),
+	}
 }
 
 // normalizeMatch fills the defaults the API server would have set, so that objects created
@@ -213,43 +281,4 @@ func normalizeMatch(m gatewayv1.HTTPRouteMatch) gatewayv1.HTTPRouteMatch {
 		m.Path = &p
 	}
 	return m
-}
-
-// incompatibleFiltersError marks filter combinations the spec forbids.
-type incompatibleFiltersError struct{ msg string }
-
-func (e incompatibleFiltersError) Error() string { return e.msg }
-
-// checkFilterTypes refuses filter types the controller does not implement and combinations
-// the spec forbids.
-func checkFilterTypes(filters []gatewayv1.HTTPRouteFilter) error {
-	redirect, rewrite := false, false
-	for _, f := range filters {
-		switch f.Type {
-		case gatewayv1.HTTPRouteFilterRequestHeaderModifier:
-			if f.RequestHeaderModifier == nil {
-				return fmt.Errorf("requestHeaderModifier filter without configuration")
-			}
-		case gatewayv1.HTTPRouteFilterResponseHeaderModifier:
-			if f.ResponseHeaderModifier == nil {
-				return fmt.Errorf("responseHeaderModifier filter without configuration")
-			}
-		case gatewayv1.HTTPRouteFilterRequestRedirect:
-			if f.RequestRedirect == nil {
-				return fmt.Errorf("requestRedirect filter without configuration")
-			}
-			redirect = true
-		case gatewayv1.HTTPRouteFilterURLRewrite:
-			if f.URLRewrite == nil {
-				return fmt.Errorf("urlRewrite filter without configuration")
-			}
-			rewrite = true
-		default:
-			return fmt.Errorf("filter type %q is not supported", f.Type)
-		}
-	}
-	if redirect && rewrite {
-		return incompatibleFiltersError{"requestRedirect and urlRewrite cannot be used together"}
-	}
-	return nil
 }

@@ -38,11 +38,27 @@ type builtRoute struct {
 	problem *routeCondition
 	// dropped says which rules were left out and why ("rule 2: ..."), for PartiallyInvalid.
 	dropped []string
+	// failing says which rules answer some or all of their requests with 500 because a
+	// filter cannot be applied, and why; also reported as PartiallyInvalid.
+	failing []string
 	// refs is the ResolvedRefs condition.
 	refs metav1.Condition
 	// attach adds the valid rules to a served listener, for the hostnames the route answers
 	// there.
 	attach func(l *listener, hostnames []string)
+}
+
+// partialMessage is the PartiallyInvalid message: the rules left out, then the rules that
+// answer 500; empty when every rule is served as written.
+func (b *builtRoute) partialMessage() string {
+	var parts []string
+	if len(b.dropped) > 0 {
+		parts = append(parts, "Dropped Rule(s): "+strings.Join(b.dropped, "; "))
+	}
+	if len(b.failing) > 0 {
+		parts = append(parts, "Rule(s) answering 500: "+strings.Join(b.failing, "; "))
+	}
+	return strings.Join(parts, ". ")
 }
 
 // routeCondition is a reason a route as a whole cannot be accepted.
@@ -154,9 +170,8 @@ func (t *translator) admit(p *routePlan) []gatewayv1.RouteParentStatus {
 				kindConflictMessage(lost, p.lostTo[lost]), gen)
 		default:
 			accepted = status.Condition(gatewayv1.RouteConditionAccepted, true, gatewayv1.RouteReasonAccepted, "route accepted", gen)
-			if len(built.dropped) > 0 {
-				c := status.Condition(gatewayv1.RouteConditionPartiallyInvalid, true, gatewayv1.RouteReasonUnsupportedValue,
-					status.Truncate("Dropped Rule(s): "+strings.Join(built.dropped, "; ")), gen)
+			if msg := built.partialMessage(); msg != "" {
+				c := status.Condition(gatewayv1.RouteConditionPartiallyInvalid, true, gatewayv1.RouteReasonUnsupportedValue, status.Truncate(msg), gen)
 				partial = &c
 			}
 			for _, lm := range matched {

@@ -144,13 +144,24 @@ func TestTranslateDropsOnlyTheBadRule(t *testing.T) {
 			RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Remove: []string{"*"}}}}, testobj.Backend("", "web", 80, 1)), "wildcard"},
 		{"a query value Kengine reads as a wildcard", testobj.Rule([]gatewayv1.HTTPRouteMatch{{Path: testobj.PathPrefix("/q").Path,
 			QueryParams: []gatewayv1.HTTPQueryParamMatch{{Name: "q", Value: "*"}}}}, nil, testobj.Backend("", "web", 80, 1)), "'*'"},
-		{"timeouts, refused until supported", func(r *gatewayv1.HTTPRoute) {
-			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.HTTPRouteRule{Timeouts: &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("1s"))}})
-		}, "timeouts"},
-		{"retry, refused until supported", func(r *gatewayv1.HTTPRoute) {
-			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.HTTPRouteRule{Retry: &gatewayv1.HTTPRouteRetry{Attempts: ptr.To(2)}})
-		}, "retry"},
-		{"sessionPersistence, refused until supported", func(r *gatewayv1.HTTPRoute) {
+		{"a timeout that is not a GEP-2257 duration", func(r *gatewayv1.HTTPRoute) {
+			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.HTTPRouteRule{Timeouts: &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("1.5s"))}})
+		}, "timeouts.request"},
+		{"a request timeout with retries, which Kengine cannot bound", func(r *gatewayv1.HTTPRoute) {
+			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.HTTPRouteRule{Timeouts: &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("1s"))},
+				Retry: &gatewayv1.HTTPRouteRetry{Attempts: ptr.To(2)}})
+		}, "cancels an attempt in flight"},
+		{"more retries than a request may make", func(r *gatewayv1.HTTPRoute) {
+			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.HTTPRouteRule{Retry: &gatewayv1.HTTPRouteRetry{Attempts: ptr.To(1 << 30)}})
+		}, "retry.attempts"},
+		{"a CORS origin with a placeholder", testobj.Rule(nil, []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterCORS,
+			CORS: &gatewayv1.HTTPCORSFilter{AllowOrigins: []gatewayv1.CORSOrigin{"https://{env.HOME}"}}}}, testobj.Backend("", "web", 80, 1)), "cors.allowOrigins"},
+		{"a CORS header that is not a token", testobj.Rule(nil, []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterCORS,
+			CORS: &gatewayv1.HTTPCORSFilter{AllowHeaders: []gatewayv1.HTTPHeaderName{"x\r\nSet-Cookie: a=b"}}}}, testobj.Backend("", "web", 80, 1)), "cors.allowHeaders"},
+		{"a retry code that is no error status", func(r *gatewayv1.HTTPRoute) {
+			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.HTTPRouteRule{Retry: &gatewayv1.HTTPRouteRetry{Codes: []gatewayv1.HTTPRouteRetryStatusCode{1 << 40}}})
+		}, "retry.codes"},
+		{"sessionPersistence, not implemented", func(r *gatewayv1.HTTPRoute) {
 			r.Spec.Rules = append(r.Spec.Rules, gatewayv1.HTTPRouteRule{SessionPersistence: &gatewayv1.SessionPersistence{}})
 		}, "sessionPersistence"},
 	}

@@ -217,8 +217,12 @@ func TestTranslateRouteAttachment(t *testing.T) {
 			b := web
 			b.Filters = []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{}}}
 			return b
-		}())), "False/UnsupportedValue", "True/ResolvedRefs", map[string]int32{"http": 0}},
+		}())), "True/Accepted", "True/ResolvedRefs", map[string]int32{"http": 1}},
+		// A filter that cannot be applied makes its rule answer 500; the route stays attached.
 		{"unsupported filter", testobj.Route("apps", "r", testobj.Parent("infra", "gw", "http"), testobj.Rule(nil, []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterExtensionRef}}, web)),
+			"True/Accepted", "True/ResolvedRefs", map[string]int32{"http": 1}},
+		// A filter type the API does not define rejects the route (HTTPRouteFilter.Type).
+		{"unknown filter type", testobj.Route("apps", "r", testobj.Parent("infra", "gw", "http"), testobj.Rule(nil, []gatewayv1.HTTPRouteFilter{{Type: "Teleport"}}, web)),
 			"False/UnsupportedValue", "True/ResolvedRefs", map[string]int32{"http": 0}},
 	}
 	for _, tt := range tests {

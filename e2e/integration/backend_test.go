@@ -18,6 +18,10 @@ type echo struct {
 	RawQuery string      `json:"rawQuery"`
 	Host     string      `json:"host"`
 	Headers  http.Header `json:"headers"`
+	// Proto is the HTTP version the request arrived in, such as "HTTP/2.0".
+	Proto string `json:"proto"`
+	// Body is the request body, for the backends of behaviour_test.go.
+	Body string `json:"body,omitempty"`
 }
 
 // Response headers every backend sets, for the ResponseHeaderModifier tests.
@@ -72,7 +76,7 @@ func startBackends(t testing.TB, names ...string) map[string]*backend {
 func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e := echo{
 		Backend: b.name, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-		Host: r.Host, Headers: r.Header,
+		Host: r.Host, Headers: r.Header, Proto: r.Proto,
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

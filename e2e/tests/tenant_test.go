@@ -71,7 +71,9 @@ func TestHostileTenant(t *testing.T) {
 		"costly-regex":       {Matches: []gatewayv1.HTTPRouteMatch{regexPath(`((((a{10}){10}){10}){10})`)}},
 		"remove-every-header": {Filters: []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestHeaderModifier,
 			RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Remove: []string{"*"}}}}},
-		"timeouts": {Timeouts: &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("1s"))}},
+		// Kengine cannot cancel an attempt in flight when a request timeout expires.
+		"timeout-with-retry": {Timeouts: &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("1s"))},
+			Retry: &gatewayv1.HTTPRouteRetry{Attempts: ptr.To(2)}},
 	}
 	for name, bad := range badRules {
 		r := sharedParent(newRoute(attacker, name, "shared", []string{name + ".attacker.example"}, "attacker"))
