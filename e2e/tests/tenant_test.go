@@ -74,6 +74,13 @@ func TestHostileTenant(t *testing.T) {
 		// Kengine cannot cancel an attempt in flight when a request timeout expires.
 		"timeout-with-retry": {Timeouts: &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("1s"))},
 			Retry: &gatewayv1.HTTPRouteRetry{Attempts: ptr.To(2)}},
+		// One request must not become a thousand, nor hold a connection for hours.
+		"retry-storm":  {Retry: &gatewayv1.HTTPRouteRetry{Attempts: ptr.To(1000)}},
+		"slow-retries": {Retry: &gatewayv1.HTTPRouteRetry{Attempts: ptr.To(10), Backoff: ptr.To(gatewayv1.Duration("1h"))}},
+		// A wildcard a browser would read as a header name on credentialed requests.
+		"cors-wildcard-credentials": {Filters: []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterCORS, CORS: &gatewayv1.HTTPCORSFilter{
+			AllowOrigins: []gatewayv1.CORSOrigin{"https://app.attacker.example"}, AllowCredentials: ptr.To(true),
+			ExposeHeaders: []gatewayv1.HTTPHeaderName{"*"}}}}},
 	}
 	for name, bad := range badRules {
 		r := sharedParent(newRoute(attacker, name, "shared", []string{name + ".attacker.example"}, "attacker"))
@@ -92,7 +99,48 @@ func TestHostileTenant(t *testing.T) {
 		RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Set: []gatewayv1.HTTPHeader{{Name: "X-Env", Value: "{env.HOME}{file./etc/passwd}"}}}}}
 	createRoute(t, literal)
 
+	// A GRPCRoute whose method expression is too costly to run on every call, next to a
+	// valid rule, and a header filter holding placeholders: the costly rule is dropped, the
+	// placeholders stay literal.
+	grpcAttack := &gatewayv1.GRPCRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: attacker, Name: "grpc-costly"},
+		Spec: gatewayv1.GRPCRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "shared", Namespace: ptr.To(gatewayv1.Namespace(victim))}}},
+			Hostnames:       []gatewayv1.Hostname{"grpc.attacker.example"},
+			Rules: []gatewayv1.GRPCRouteRule{
+				{Matches: []gatewayv1.GRPCRouteMatch{{Method: &gatewayv1.GRPCMethodMatch{Service: ptr.To("good.v1.Good")}}},
+					Filters: []gatewayv1.GRPCRouteFilter{{Type: gatewayv1.GRPCRouteFilterRequestHeaderModifier,
+						RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Set: []gatewayv1.HTTPHeader{{Name: "X-Env", Value: "{env.HOME}"}}}}},
+					BackendRefs: []gatewayv1.GRPCBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: gatewayv1.BackendObjectReference{
+						Name: "attacker", Port: ptr.To(gatewayv1.PortNumber(8080))}}}}},
+				{Matches: []gatewayv1.GRPCRouteMatch{{Method: &gatewayv1.GRPCMethodMatch{Type: ptr.To(gatewayv1.GRPCMethodMatchRegularExpression),
+					Method: ptr.To("((((a{10}){10}){10}){10})")}}},
+					BackendRefs: []gatewayv1.GRPCBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: gatewayv1.BackendObjectReference{
+						Name: "attacker", Port: ptr.To(gatewayv1.PortNumber(8080))}}}}},
+			},
+		},
+	}
+	if _, err := gwc.GatewayV1().GRPCRoutes(attacker).Create(ctx, grpcAttack, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating GRPCRoute: %v", err)
+	}
+
 	// Every attack is refused in its own status.
+	eventually(t, waitLong, "GRPCRoute grpc-costly PartiallyInvalid=True (UnsupportedValue)", func() error {
+		r, err := gwc.GatewayV1().GRPCRoutes(attacker).Get(context.Background(), "grpc-costly", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if len(r.Status.Parents) != 1 {
+			return fmt.Errorf("parents %+v", r.Status.Parents)
+		}
+		accepted := meta.FindStatusCondition(r.Status.Parents[0].Conditions, string(gatewayv1.RouteConditionAccepted))
+		partial := meta.FindStatusCondition(r.Status.Parents[0].Conditions, string(gatewayv1.RouteConditionPartiallyInvalid))
+		if accepted == nil || accepted.Status != metav1.ConditionTrue || partial == nil || partial.Status != metav1.ConditionTrue ||
+			partial.Reason != string(gatewayv1.RouteReasonUnsupportedValue) || !strings.Contains(partial.Message, "rule 1") {
+			return fmt.Errorf("Accepted %s, PartiallyInvalid %s", conditionString(accepted), conditionString(partial))
+		}
+		return nil
+	})
 	for _, name := range []string{"admin-by-name", "metadata-by-name", "proxy-by-slice"} {
 		expectParentCondition(t, attacker, name, string(gatewayv1.RouteConditionResolvedRefs), metav1.ConditionFalse, string(gatewayv1.RouteReasonRefNotPermitted))
 		expectStatus(t, addr, name+".attacker.example", "/config/", http.StatusInternalServerError)
