@@ -51,6 +51,9 @@ func (g grpcRoute) build(t *translator) *builtRoute {
 		if built.refsReason != "" && refsReason == gatewayv1.RouteReasonResolvedRefs {
 			refsReason, refsMsg = built.refsReason, built.refsMsg
 		}
+		if built.failing != "" {
+			out.failing = append(out.failing, fmt.Sprintf("rule %d: %s", ri, built.failing))
+		}
 		rules = append(rules, built.rules...)
 	}
 	if out.problem == nil && len(r.Spec.Rules) > 0 && len(out.dropped) == len(r.Spec.Rules) {
@@ -74,6 +77,8 @@ type builtGRPCRule struct {
 	// refsReason and refsMsg explain the first backendRef that did not resolve.
 	refsReason gatewayv1.RouteConditionReason
 	refsMsg    string
+	// failing says why the rule's calls get an error instead of being forwarded.
+	failing string
 }
 
 // grpcRule validates one rule and resolves it into the model; an error drops the rule.
@@ -81,7 +86,7 @@ func (t *translator) grpcRule(g grpcRoute, ri int, rule gatewayv1.GRPCRouteRule)
 	if rule.SessionPersistence != nil {
 		return nil, fmt.Errorf("sessionPersistence is not supported yet")
 	}
-	filters, err := grpcFilters(rule.Filters)
+	filters, unservable, err := grpcFilters(rule.Filters)
 	if err != nil {
 		return nil, err
 	}
@@ -94,9 +99,12 @@ func (t *translator) grpcRule(g grpcRoute, ri int, rule gatewayv1.GRPCRouteRule)
 		if len(rule.BackendRefs) > 1 {
 			return nil, fmt.Errorf("backendRef %s: backendRef filters are supported only on rules with a single backendRef", ref.Name)
 		}
-		own, err := grpcFilters(ref.Filters)
+		own, ownUnservable, err := grpcFilters(ref.Filters)
 		if err != nil {
 			return nil, fmt.Errorf("backendRef %s: %w", ref.Name, err)
+		}
+		if unservable == "" && ownUnservable != "" {
+			unservable = fmt.Sprintf("backendRef %s: %s", ref.Name, ownUnservable)
 		}
 		filters = append(filters, own...)
 	}
@@ -143,45 +151,64 @@ func (t *translator) grpcRule(g grpcRoute, ri int, rule gatewayv1.GRPCRouteRule)
 			backends = append(backends, b)
 		}
 	}
+	out.failing = unservable
 	for _, gr := range out.rules {
-		if len(backends) == 0 {
+		switch {
+		case unservable != "":
+			// A filter Kengine cannot apply is never skipped: its calls get an error.
+			gr.route.Filters, gr.route.Response = nil, &ir.DirectResponse{StatusCode: http.StatusInternalServerError}
+		case len(backends) == 0:
 			// No backendRefs, or every weight is zero: nothing may receive the call.
 			gr.route.Response = &ir.DirectResponse{StatusCode: grpcUnavailable}
-			continue
+		default:
+			gr.route.Backends = backends
 		}
-		gr.route.Backends = backends
 	}
 	return out, nil
 }
 
+// unservableGRPCFilters says, for each GRPCRoute filter type the API defines and Kengine's
+// standard handlers cannot apply, what is missing. GRPCRouteFilter forbids skipping such a
+// filter: the calls it would process get an HTTP error.
+var unservableGRPCFilters = map[gatewayv1.GRPCRouteFilterType]string{
+	gatewayv1.GRPCRouteFilterRequestMirror: unservableFilters[gatewayv1.HTTPRouteFilterRequestMirror],
+	gatewayv1.GRPCRouteFilterExtensionRef:  unservableFilters[gatewayv1.HTTPRouteFilterExtensionRef],
+}
+
 // grpcFilters validates a rule's (or a backend's) filters and resolves them, in order, into
-// the model. The header modifiers are HTTPRoute's, checked by the same headerEdits; every
-// other filter type is refused.
-func grpcFilters(filters []gatewayv1.GRPCRouteFilter) ([]ir.HTTPFilter, error) {
-	var out []ir.HTTPFilter
+// the model. The header modifiers are HTTPRoute's, checked by the same headerEdits. A filter
+// type the API defines but Kengine cannot apply is returned in unservable (its calls must get
+// an error, never skip it); a type the API does not define is an error.
+func grpcFilters(filters []gatewayv1.GRPCRouteFilter) (out []ir.HTTPFilter, unservable string, err error) {
 	for _, f := range filters {
 		switch f.Type {
 		case gatewayv1.GRPCRouteFilterRequestHeaderModifier:
 			if f.RequestHeaderModifier == nil {
-				return nil, fmt.Errorf("requestHeaderModifier filter without configuration")
+				return nil, "", fmt.Errorf("requestHeaderModifier filter without configuration")
 			}
 			edits, err := headerEdits(f.RequestHeaderModifier)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			out = append(out, ir.HTTPFilter{RequestHeaders: edits})
 		case gatewayv1.GRPCRouteFilterResponseHeaderModifier:
 			if f.ResponseHeaderModifier == nil {
-				return nil, fmt.Errorf("responseHeaderModifier filter without configuration")
+				return nil, "", fmt.Errorf("responseHeaderModifier filter without configuration")
 			}
 			edits, err := headerEdits(f.ResponseHeaderModifier)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			out = append(out, ir.HTTPFilter{ResponseHeaders: edits})
 		default:
-			return nil, fmt.Errorf("filter type %q is not supported", f.Type)
+			why, known := unservableGRPCFilters[f.Type]
+			if !known {
+				return nil, "", fmt.Errorf("filter type %q is not a GRPCRoute filter type", f.Type)
+			}
+			if unservable == "" {
+				unservable = fmt.Sprintf("filter type %q: %s", f.Type, why)
+			}
 		}
 	}
-	return out, nil
+	return out, unservable, nil
 }

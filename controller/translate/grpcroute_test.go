@@ -111,8 +111,15 @@ func TestGRPCRouteStatus(t *testing.T) {
 			model: []ir.Backend{{Weight: 1, Failure: 503, Protocol: ir.H2C}},
 		},
 		{
-			name:  "every rule invalid",
+			// Never skipped: the rule's calls get 500, and the route says why.
+			name:  "a filter Kengine cannot apply",
 			route: testobj.GRPCRoute("apps", "r", testobj.GRPCParent("infra", "gw", ""), testobj.GRPCRule(nil, []gatewayv1.GRPCRouteFilter{{Type: gatewayv1.GRPCRouteFilterExtensionRef}}, cross)),
+			objs:  []any{grant("backends", "apps", "GRPCRoute", "Service", "")},
+			want:  map[string]string{"Accepted": "True/Accepted", "ResolvedRefs": "True/ResolvedRefs", "PartiallyInvalid": "True/UnsupportedValue"},
+		},
+		{
+			name:  "every rule invalid",
+			route: testobj.GRPCRoute("apps", "r", testobj.GRPCParent("infra", "gw", ""), testobj.GRPCRule(nil, []gatewayv1.GRPCRouteFilter{{Type: "Bogus"}}, cross)),
 			want:  map[string]string{"Accepted": "False/UnsupportedValue", "ResolvedRefs": "True/ResolvedRefs"},
 		},
 		{
