@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
 	"runtime/debug"
@@ -188,24 +189,27 @@ func (c *Controller) resync(ctx context.Context) {
 			klog.FromContext(ctx).Error(err, "Unpinning the previous admin client CA")
 		}
 	}
-	c.forgetGonePods()
-	c.enqueueAllGateways()
+	c.forgetGonePods(ctx)
+	c.enqueueAllGateways(ctx)
 }
 
 // forgetGonePods bounds the shared bring-your-own client's memory to the pods that exist.
-func (c *Controller) forgetGonePods() {
+func (c *Controller) forgetGonePods(ctx context.Context) {
 	if c.pusher == nil {
 		return
 	}
 	gws, err := c.informers.Gateways.List(everything)
 	if err != nil {
+		klog.FromContext(ctx).Error(err, "Listing Gateways to forget gone Kengine pods; keeping every pod's state")
 		return
 	}
 	present := map[kengine.Endpoint]bool{}
 	for _, gw := range gws {
 		dp, err := c.findDataPlane(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name})
 		if err != nil {
-			return // keep everything rather than forget what still exists
+			// Keep everything rather than forget what still exists.
+			klog.FromContext(ctx).Error(err, "Finding a Gateway's Kengine pods; keeping every pod's state", "gateway", klog.KObj(gw))
+			return
 		}
 		for _, ep := range dp.endpoints {
 			present[ep] = true
@@ -214,9 +218,10 @@ func (c *Controller) forgetGonePods() {
 	c.pusher.Forget(func(ep kengine.Endpoint) bool { return present[ep] })
 }
 
-func (c *Controller) enqueueAllGateways() {
+func (c *Controller) enqueueAllGateways(ctx context.Context) {
 	gws, err := c.informers.Gateways.List(everything)
 	if err != nil {
+		klog.FromContext(ctx).Error(err, "Listing Gateways to resync them")
 		return
 	}
 	for _, gw := range gws {
@@ -263,6 +268,13 @@ func (c *Controller) handleErr(ctx context.Context, err error, key queueKey) {
 		c.queue.Forget(key)
 		return
 	}
-	klog.FromContext(ctx).Error(err, "Sync failed; will retry", "key", key.name.String(), "retries", c.queue.NumRequeues(key))
+	logger := klog.FromContext(ctx)
+	if errors.Is(err, errPushIncomplete) {
+		// Routine: a pod that is starting or going away is not reachable yet; the Gateway's
+		// status says which.
+		logger.V(2).Info("Not every Kengine pod was programmed; will retry", "key", key.name.String(), "retries", c.queue.NumRequeues(key), "reason", err.Error())
+	} else {
+		logger.Error(err, "Sync failed; will retry", "key", key.name.String(), "retries", c.queue.NumRequeues(key))
+	}
 	c.queue.AddRateLimited(key)
 }

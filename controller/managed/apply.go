@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,7 +101,9 @@ func (r *Reconciler) apply(ctx context.Context, resource string, obj metav1.Obje
 	if known && last.hash == hash && liveVersion != "" && last.resourceVersion == liveVersion {
 		return nil
 	}
-	stored, err := kind.apply(ctx, r, ns, name, body, metav1.PatchOptions{FieldManager: fieldManager, Force: ptr.To(true)})
+	callCtx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+	defer cancel()
+	stored, err := kind.apply(callCtx, r, ns, name, body, metav1.PatchOptions{FieldManager: fieldManager, Force: ptr.To(true)})
 	if err != nil {
 		return fmt.Errorf("applying %s %s/%s: %w", kind.label, ns, name, err)
 	}
@@ -128,6 +131,10 @@ func applyBody(obj metav1.Object) ([]byte, error) {
 	return json.Marshal(m)
 }
 
+// apiCallTimeout bounds every call to the API server: the sync runs under a context that is
+// never cancelled, so a hung API server must not hold a worker.
+const apiCallTimeout = 15 * time.Second
+
 // deleteOwned deletes the Gateway's Deployment or DaemonSet named name, if the Gateway controls
 // it: switching the parameters' kind leaves one of the other kind behind.
 func (r *Reconciler) deleteOwned(ctx context.Context, gw *gatewayv1.Gateway, resource, name string) error {
@@ -145,11 +152,13 @@ func (r *Reconciler) deleteOwned(ctx context.Context, gw *gatewayv1.Gateway, res
 	if err != nil {
 		return err
 	}
+	callCtx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+	defer cancel()
 	switch resource {
 	case "deployments":
-		err = r.kube.AppsV1().Deployments(gw.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
+		err = r.kube.AppsV1().Deployments(gw.Namespace).Delete(callCtx, name, metav1.DeleteOptions{})
 	case "daemonsets":
-		err = r.kube.AppsV1().DaemonSets(gw.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
+		err = r.kube.AppsV1().DaemonSets(gw.Namespace).Delete(callCtx, name, metav1.DeleteOptions{})
 	}
 	if apierrors.IsNotFound(err) {
 		return nil

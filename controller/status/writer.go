@@ -29,6 +29,10 @@ func NewWriter(client gatewayclient.Interface, controllerName string, now func()
 	return &Writer{client: client, controllerName: gatewayv1.GatewayController(controllerName), now: now}
 }
 
+// apiCallTimeout bounds every call to the API server: the sync runs under a context that is
+// never cancelled (a started push must finish), so a hung API server must not hold a worker.
+const apiCallTimeout = 15 * time.Second
+
 // update is the one conflict-retry loop behind every status write. desired computes the object
 // to write from the latest copy of it and whether that changes anything; nothing is written
 // when it does not. On a conflict the object is read again and desired recomputed from the
@@ -41,14 +45,18 @@ func update[T any](ctx context.Context, current T, desired func(current T) (T, b
 		if !changed {
 			return nil
 		}
-		err := write(ctx, upd)
+		callCtx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+		err := write(callCtx, upd)
+		cancel()
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
 		if apierrors.IsConflict(err) {
-			if fresh, getErr := get(ctx); getErr == nil {
+			callCtx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+			if fresh, getErr := get(callCtx); getErr == nil {
 				current = fresh
 			}
+			cancel()
 		}
 		return err
 	})
