@@ -10,9 +10,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -36,9 +39,11 @@ import (
 	"k8s.io/klog/v2"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 	gatewayscheme "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/scheme"
+	"sigs.k8s.io/yaml"
 
 	"github.com/khulnasoft/gateway/controller"
 	"github.com/khulnasoft/gateway/controller/managed"
+	"github.com/khulnasoft/gateway/controller/offline"
 	"github.com/khulnasoft/gateway/controller/render"
 	"github.com/khulnasoft/gateway/informers"
 	"github.com/khulnasoft/gateway/kengine"
@@ -152,6 +157,9 @@ func (o *options) adminBase() (*kengine.Admin, *kengine.PKIApp, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "translate" {
+		os.Exit(runTranslate(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -393,4 +401,115 @@ func newEventRecorder(ctx context.Context, kube kubernetes.Interface) record.Eve
 	b := record.NewBroadcaster(record.WithContext(ctx))
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	return b.NewRecorder(sch, corev1.EventSource{Component: "kengine-gateway"})
+}
+
+// fileList is a repeatable -f flag.
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
+
+// runTranslate is `kengine-gateway translate`: it reads Gateway API and core objects from YAML
+// files (or directories of them, or - for standard input) and prints, with no cluster, the
+// Kengine config each Gateway of ours would get and the status each object would get. It
+// returns the exit status.
+func runTranslate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kengine-gateway translate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var files fileList
+	fs.Var(&files, "f", "a YAML file, a directory of them, or - for standard input (repeatable)")
+	output := fs.String("o", "yaml", "output format: yaml or json")
+	controllerName := fs.String("controller-name", controller.DefaultControllerName, "translate the Gateways of GatewayClasses with this controllerName (all Gateways when no GatewayClass is given)")
+	namespace := fs.String("namespace", "default", "namespace of objects that name none")
+	healthPort := fs.Int("health-port", 19080, "Kengine readiness port, as the controller's --health-port")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: kengine-gateway translate -f FILE... [-o yaml|json]")
+		fmt.Fprintln(stderr, "Prints the Kengine config each Gateway would get and the status of every object, with no cluster.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(files) == 0 || (*output != "yaml" && *output != "json") {
+		fs.Usage()
+		return 2
+	}
+	objs := &offline.Objects{}
+	for _, f := range files {
+		if err := loadObjects(objs, f, *namespace, stdin); err != nil {
+			fmt.Fprintf(stderr, "translate: %s: %v\n", f, err)
+			return 1
+		}
+	}
+	if len(objs.Skipped) > 0 {
+		kinds := make([]string, 0, len(objs.Skipped))
+		for k, n := range objs.Skipped {
+			kinds = append(kinds, fmt.Sprintf("%s (%d)", k, n))
+		}
+		sort.Strings(kinds)
+		fmt.Fprintf(stderr, "translate: not read by translate: %s\n", strings.Join(kinds, ", "))
+	}
+	// The admin block is a placeholder: the controller writes its own into every pushed config.
+	results := offline.Translate(objs, *controllerName, render.Options{Admin: &kengine.Admin{Disabled: true}, HealthPort: *healthPort})
+	data, err := json.MarshalIndent(results, "", "  ")
+	if err == nil && *output == "yaml" {
+		data, err = yaml.JSONToYAML(data)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "translate: %v\n", err)
+		return 1
+	}
+	stdout.Write(data)
+	if *output == "json" {
+		fmt.Fprintln(stdout)
+	}
+	for _, r := range results {
+		if r.Error != "" {
+			return 1
+		}
+	}
+	return 0
+}
+
+// stdin is where "-f -" reads from; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// loadObjects reads one -f argument: a file, every .yaml/.yml/.json file of a directory (not
+// recursively, in name order), or standard input.
+func loadObjects(objs *offline.Objects, path, namespace string, in io.Reader) error {
+	if path == "-" {
+		return objs.Load(in, namespace)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	paths := []string{path}
+	if info.IsDir() {
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return err
+		}
+		paths = paths[:0]
+		for _, e := range entries {
+			if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml" || ext == ".json") {
+				paths = append(paths, filepath.Join(path, e.Name()))
+			}
+		}
+	}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		err = objs.Load(f, namespace)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return nil
 }

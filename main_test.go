@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -110,5 +112,38 @@ func TestLeaderElectionRunsWhileLeading(t *testing.T) {
 	lease, err = kube.CoordinationV1().Leases("sys").Get(context.Background(), "kengine-gateway", metav1.GetOptions{})
 	if err != nil || (lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity != "") {
 		t.Errorf("the lease must be released on shutdown: %+v, %v", lease.Spec.HolderIdentity, err)
+	}
+}
+
+// `kengine-gateway translate -f example/` works offline on the shipped example: one Gateway's
+// config and status, and a note on the kinds translate does not read.
+func TestTranslateCommandOnTheExample(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := runTranslate([]string{"-f", "example", "-o", "json"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var results []struct {
+		Gateway string          `json:"gateway"`
+		Config  json.RawMessage `json:"config"`
+		Status  struct {
+			Routes []struct {
+				Route string `json:"route"`
+			} `json:"routes"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &results); err != nil {
+		t.Fatalf("output is not the JSON list of results: %v\n%s", err, stdout.String())
+	}
+	if len(results) != 1 || results[0].Gateway != "kengine-example/example" || !strings.Contains(string(results[0].Config), `"gateway-80"`) {
+		t.Fatalf("results = %s", stdout.String())
+	}
+	if len(results[0].Status.Routes) == 0 {
+		t.Errorf("no route status in %s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "Deployment") {
+		t.Errorf("stderr = %q, want a note on the kinds not read", stderr.String())
+	}
+	if code := runTranslate([]string{"-o", "xml"}, &stdout, &stderr); code != 2 {
+		t.Errorf("bad usage: exit %d, want 2", code)
 	}
 }
