@@ -73,6 +73,19 @@ func (o *Objects) Load(r io.Reader, defaultNamespace string) error {
 		if head.Kind == "" {
 			continue // a document of comments only
 		}
+		if head.Kind == "List" || strings.HasSuffix(head.Kind, "List") && head.Items != nil {
+			// What `kubectl get -o yaml` prints: the objects are the items.
+			for _, item := range head.Items {
+				var meta metav1.TypeMeta
+				if err := json.Unmarshal(item, &meta); err != nil {
+					return err
+				}
+				if err := o.add(meta.Kind, item, defaultNamespace); err != nil {
+					return fmt.Errorf("%s: %w", meta.Kind, err)
+				}
+			}
+			continue
+		}
 		if err := o.add(head.Kind, doc, defaultNamespace); err != nil {
 			return fmt.Errorf("%s: %w", head.Kind, err)
 		}

@@ -76,3 +76,24 @@ func TestLoadIsStrict(t *testing.T) {
 		t.Errorf("namespace = %q, want the default namespace", got)
 	}
 }
+
+// What `kubectl get -o yaml` prints is a List: its items are the objects.
+func TestLoadList(t *testing.T) {
+	objs := &Objects{}
+	list := `apiVersion: v1
+kind: List
+items:
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: HTTPRoute
+  metadata: {namespace: apps, name: r}
+- apiVersion: v1
+  kind: Service
+  metadata: {namespace: apps, name: web}
+`
+	if err := objs.Load(strings.NewReader(list), "default"); err != nil {
+		t.Fatal(err)
+	}
+	if len(objs.HTTPRoutes) != 1 || len(objs.Services) != 1 {
+		t.Errorf("loaded %d routes and %d Services from the List, want 1 and 1", len(objs.HTTPRoutes), len(objs.Services))
+	}
+}
