@@ -7,6 +7,10 @@ BIN          := bin/kengine-gateway
 DEV          := $(CURDIR)/.dev
 KENGINE_BIN  := $(DEV)/bin/kengine
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The release the manifests install (manifests/20-deployment.yaml names the same tag).
+RELEASE      := v0.1.0
+IMAGE        ?= ghcr.io/khulnasoft/kengine-gateway
+IMAGE_TAG    ?= $(RELEASE)
 
 .DEFAULT_GOAL := help
 
@@ -17,6 +21,11 @@ help: ## Show this help
 .PHONY: build
 build: ## Build the static controller binary to bin/kengine-gateway
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) .
+
+.PHONY: images
+images: build ## Write the controller image (static binary, empty base, non-root) to bin/kengine-gateway-image.tar; IMAGE, IMAGE_TAG
+	cd e2e/tools/images && $(GO) run . -binary $(CURDIR)/$(BIN) -out $(CURDIR)/bin/kengine-gateway-image.tar \
+		-tag $(IMAGE):$(IMAGE_TAG) -version $(VERSION) -revision $$(git rev-parse HEAD) -created $$(git log -1 --format=%ct)
 
 .PHONY: kengine
 kengine: $(KENGINE_BIN) ## Build the Kengine-compatible test server (Caddy v2.11.9 + caddy-l4) to .dev/bin/kengine
@@ -32,6 +41,7 @@ FUZZTIME    ?= 10m
 .PHONY: test
 test: kengine imports ## Run unit tests, the integration tests against a real Kengine process and a short fuzz run
 	$(GO) test -race ./...
+	cd e2e/tools/images && $(GO) test -count=1 ./...
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -race -count=1 ./...
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -run '^$$' -fuzz '^$(FUZZ_TARGET)$$' -fuzztime 20s -parallel 2 .
 
