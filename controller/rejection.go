@@ -41,11 +41,8 @@ func fingerprints(s *translate.Snapshot) map[translate.ObjectRef]string {
 	route := func(kind gatewayv1.Kind, r metav1.Object) {
 		out[translate.RouteRef(string(kind), r.GetNamespace(), r.GetName())] = string(r.GetUID()) + "/" + strconv.FormatInt(r.GetGeneration(), 10)
 	}
-	for _, r := range s.HTTPRoutes {
-		route(translate.KindHTTPRoute, r)
-	}
-	for _, r := range s.GRPCRoutes {
-		route(translate.KindGRPCRoute, r)
+	for _, r := range s.Routes() {
+		route(translate.RouteKind(r), r)
 	}
 	gw := s.Gateway
 	for _, l := range gw.Spec.Listeners {

@@ -303,20 +303,9 @@ func (c *Controller) isolateRefusal(ctx context.Context, key types.NamespacedNam
 // clearRouteParents removes this controller's entries for a Gateway from every route that
 // still has them, once the Gateway is deleted or no longer of a class of ours.
 func (c *Controller) clearRouteParents(ctx context.Context, key types.NamespacedName) error {
-	httpRoutes, err := c.informers.HTTPRoutesForGateway(key)
+	objs, err := c.informers.AllRoutesForGateway(key)
 	if err != nil {
 		return err
-	}
-	grpcRoutes, err := c.informers.GRPCRoutesForGateway(key)
-	if err != nil {
-		return err
-	}
-	objs := make([]metav1.Object, 0, len(httpRoutes)+len(grpcRoutes))
-	for _, r := range httpRoutes {
-		objs = append(objs, r)
-	}
-	for _, r := range grpcRoutes {
-		objs = append(objs, r)
 	}
 	return c.status.ClearRoutes(ctx, key.Namespace, key.Name, objs)
 }

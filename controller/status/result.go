@@ -27,8 +27,8 @@ type GatewayResult struct {
 
 // RouteResult is the status one Gateway owns in one route.
 type RouteResult struct {
-	// Route is the route as read from the cache: a *gatewayv1.HTTPRoute or a
-	// *gatewayv1.GRPCRoute (the kinds Writer.WriteRoute knows).
+	// Route is the route as read from the cache: a *gatewayv1.HTTPRoute, GRPCRoute,
+	// TLSRoute, TCPRoute or UDPRoute (the kinds Writer.WriteRoute knows).
 	Route metav1.Object
 	// Parents are the entries for the parentRefs that select the Gateway.
 	Parents []gatewayv1.RouteParentStatus
