@@ -82,6 +82,10 @@ type gatewayRejections struct {
 	accepted map[translate.ObjectRef]string
 	// excluded are the objects left out, with Kengine's message.
 	excluded map[translate.ObjectRef]exclusion
+	// noLayer4, when set, says that the pods lack the layer4 app, until noLayer4Until (see
+	// layer4.go).
+	noLayer4      string
+	noLayer4Until time.Time
 }
 
 // rejectionMemory keeps gatewayRejections per Gateway.

@@ -172,8 +172,20 @@ func (t *translator) listeners() []*listener {
 		}
 		l.attachable = accepted
 		l.served = accepted && certsResolved && len(l.kinds) > 0
+		if l.served && s.Layer4Unavailable != "" && needsLayer4(spec.Protocol) {
+			l.served = false
+			if t.res.Gateway.Unprogrammable == nil {
+				t.res.Gateway.Unprogrammable = map[gatewayv1.SectionName]string{}
+			}
+			t.res.Gateway.Unprogrammable[spec.Name] = s.Layer4Unavailable
+		}
 	}
 	return out
+}
+
+// needsLayer4 reports whether Kengine serves a listener of the protocol with its layer4 app.
+func needsLayer4(p gatewayv1.ProtocolType) bool {
+	return p == gatewayv1.TLSProtocolType || p == gatewayv1.TCPProtocolType || p == gatewayv1.UDPProtocolType
 }
 
 // portKey names the socket a listener binds: UDP ports are apart from TCP ports.

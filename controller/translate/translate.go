@@ -49,6 +49,10 @@ type Snapshot struct {
 	// Excluded are objects left out of the config, with the error Kengine gave when a config
 	// holding them was refused.
 	Excluded map[ObjectRef]string
+	// Layer4Unavailable, when set, says why the Gateway's Kengine pods cannot run the layer4
+	// app: TLS, TCP and UDP listeners are then left out of the model (their routes still
+	// attach) and reported unprogrammable with this message.
+	Layer4Unavailable string
 }
 
 // Routes returns the routes of every kind, kind by kind (HTTP, GRPC, TLS, TCP, UDP), each
