@@ -53,15 +53,20 @@ func (t *translator) listeners() []*listener {
 	gw := s.Gateway
 	gen := gw.Generation
 	// A TCP port shared by listeners of different protocols cannot be served by one Kengine
-	// server; UDP ports are apart from TCP ports. TLS listeners in Terminate and in
-	// Passthrough mode share a port (the SNI picks), so they count as one protocol here.
+	// server; UDP ports are apart from TCP ports. TLS listeners (Terminate or Passthrough) and
+	// HTTPS listeners share a port: the SNI picks the listener, through the layer4 listener
+	// wrapper in front of the HTTPS server, so they count as one protocol here.
 	protocolsByPort := map[string]map[gatewayv1.ProtocolType]bool{}
 	for _, l := range gw.Spec.Listeners {
 		k := portKey(l)
 		if protocolsByPort[k] == nil {
 			protocolsByPort[k] = map[gatewayv1.ProtocolType]bool{}
 		}
-		protocolsByPort[k][l.Protocol] = true
+		p := l.Protocol
+		if p == gatewayv1.HTTPSProtocolType {
+			p = gatewayv1.TLSProtocolType
+		}
+		protocolsByPort[k][p] = true
 	}
 	hostnamesByPort := map[string]int{}
 	for _, l := range gw.Spec.Listeners {

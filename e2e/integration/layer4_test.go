@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -384,4 +385,63 @@ func tlsHelloInsecure(port int, serverName string) (string, *x509.Certificate, e
 		return "", leaf, fmt.Errorf("connection closed: %w", err)
 	}
 	return name, leaf, err
+}
+
+func TestTLSPassthroughAndHTTPSShareAPortAndHTTPSKeepsHTTP2(t *testing.T) {
+	h := newHarness(t)
+	ca := newTestCA(t)
+	pass := startTCPEcho(t, "pass", keyPair(t, ca.serverSecret(t, "pass", 20, "*.example.com")))
+	web := startBackend(t, "web")
+	port := freePort(t)
+	passthrough := streamListener("passthrough", gatewayv1.TLSProtocolType, port)
+	passthrough.TLS = &gatewayv1.ListenerTLSConfig{Mode: ptr.To(gatewayv1.TLSModePassthrough)}
+	h.apply(snapshot(gateway(passthrough, httpsListener("https", port, "www.example.com", "www-tls")),
+		tlsRoute("wildcard", "passthrough", []string{"*.example.com"}, "pass"),
+		route("site", onListener("https"), withRules(rule(to("web")))),
+		streamService("pass", corev1.ProtocolTCP, pass), service("web", web),
+		ca.serverSecret(t, "www-tls", 21, "www.example.com"),
+	))
+
+	// SNI a.example.com: passed through, the backend's own certificate.
+	var name string
+	var leaf *x509.Certificate
+	eventually(t, 10*time.Second, "TLS passthrough next to HTTPS", func() error {
+		var err error
+		name, leaf, err = tlsHello(port, "a.example.com", ca.pool)
+		return err
+	})
+	if name != "pass" || leaf.Subject.CommonName != "*.example.com" {
+		t.Errorf("a.example.com: backend %q, certificate %q; want pass, *.example.com", name, leaf.Subject.CommonName)
+	}
+
+	// SNI www.example.com: the HTTPS listener, over HTTP/2 (negotiated by ALPN behind the
+	// wrapper).
+	protocols := new(http.Protocols)
+	protocols.SetHTTP2(true)
+	client := &http.Client{Timeout: requestTimeout, Transport: &http.Transport{
+		Proxy: nil, Protocols: protocols,
+		TLSClientConfig: &tls.Config{ServerName: "www.example.com", RootCAs: ca.pool, MinVersion: tls.VersionTLS12},
+	}}
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/", port), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "www.example.com"
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 || !strings.Contains(string(body), `"backend":"web"`) {
+		t.Errorf("HTTPS: %s %s %.200s; want 200 over HTTP/2 from web", resp.Proto, resp.Status, body)
+	}
+
+	// A name no listener owns more specifically than the passthrough listener's catch-all.
+	if _, _, err := tlsHelloInsecure(port, "other.test"); err == nil {
+		t.Error("a handshake for a name no route answers succeeded")
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/render"
@@ -97,5 +98,32 @@ func TestKengineWithoutLayer4RefusesLayer4AndServesHTTPWithoutIt(t *testing.T) {
 	expectReply(t, h.send(httpPort, request{host: "example.com", path: "/"}), http.StatusOK, "web")
 	if _, err := tcpHello(tcpPort); err == nil {
 		t.Error("the TCP listener answers though it is not in the config")
+	}
+}
+
+// A config whose only layer4 part is the listener wrapper in front of an HTTPS server (TLS and
+// HTTPS listeners on one port) is refused with an error the controller recognises too.
+func TestKengineWithoutLayer4RefusesTheLayer4ListenerWrapper(t *testing.T) {
+	k := startKengineBin(t, standardKengineBin(t), func(adminListen string) any {
+		return map[string]any{"admin": map[string]any{"listen": adminListen}}
+	})
+	h := newHarnessOn(t, k)
+	ca := newTestCA(t)
+	pass := startTCPEcho(t, "pass", nil)
+	port := freePort(t)
+	passthrough := streamListener("passthrough", gatewayv1.TLSProtocolType, port)
+	passthrough.TLS = &gatewayv1.ListenerTLSConfig{Mode: ptr.To(gatewayv1.TLSModePassthrough)}
+	snap := snapshot(gateway(passthrough, httpsListener("https", port, "www.example.com", "www-tls")),
+		tlsRoute("wildcard", "passthrough", []string{"*.example.com"}, "pass"),
+		streamService("pass", corev1.ProtocolTCP, pass), ca.serverSecret(t, "www-tls", 21, "www.example.com"),
+	)
+	cfg := h.render(snap)
+	if cfg.Apps.Layer4 != nil {
+		t.Fatal("the shared port was rendered as a layer4 server, not as a listener wrapper")
+	}
+	res := h.push(h.finalize(cfg))
+	var apiErr *kengine.APIError
+	if !errors.As(res.Err, &apiErr) || !kengine.RefusesUnknownApp(apiErr.Message, kengine.AppLayer4) {
+		t.Fatalf("push with the layer4 listener wrapper = %v; want a refusal kengine.RefusesUnknownApp recognises", res.Err)
 	}
 }
