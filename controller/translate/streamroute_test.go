@@ -111,3 +111,31 @@ func TestTranslateRefusesStreamBackendsThatReachTheProxy(t *testing.T) {
 		}
 	}
 }
+
+// Without the layer4 app, TLS, TCP and UDP listeners stay valid, with their routes attached,
+// but leave the model and are reported unprogrammable; HTTP listeners are not affected.
+func TestTranslateWithoutLayer4LeavesOutStreamListeners(t *testing.T) {
+	gw := testobj.Gateway(
+		testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, "", testobj.FromAll),
+		testobj.Listener("tcp", gatewayv1.TCPProtocolType, 5432, "", testobj.FromAll),
+		testobj.Listener("tls", gatewayv1.TLSProtocolType, 443, "", testobj.FromAll, passthrough))
+	svc, slice := testobj.Service("infra", "b", 443, 8443, "10.0.0.5")
+	s := testobj.Snapshot(gw, tlsRouteWith([]string{"a.example.com"}, streamRef("b", 443)), svc, slice)
+	s.Layer4Unavailable = "no layer4 here"
+	tr := translate.Translate(s, translate.Options{ControllerName: testobj.ControllerName})
+	if len(tr.Gateway.TLS)+len(tr.Gateway.TCP)+len(tr.Gateway.UDP) != 0 || len(tr.Gateway.HTTP) != 1 {
+		t.Errorf("model has %d TLS, %d TCP, %d HTTP servers; want only the HTTP one", len(tr.Gateway.TLS), len(tr.Gateway.TCP), len(tr.Gateway.HTTP))
+	}
+	got := tr.Status.Gateway.Unprogrammable
+	if len(got) != 2 || got["tcp"] != "no layer4 here" || got["tls"] != "no layer4 here" {
+		t.Errorf("Unprogrammable = %v, want tcp and tls", got)
+	}
+	for _, l := range tr.Status.Gateway.Listeners {
+		if !meta.IsStatusConditionTrue(l.Conditions, string(gatewayv1.ListenerConditionAccepted)) {
+			t.Errorf("listener %s not accepted: %+v", l.Name, l.Conditions)
+		}
+	}
+	if !meta.IsStatusConditionTrue(tr.Status.Routes[0].Parents[0].Conditions, string(gatewayv1.RouteConditionAccepted)) {
+		t.Errorf("TLSRoute not accepted: %+v", tr.Status.Routes[0].Parents[0].Conditions)
+	}
+}
