@@ -84,7 +84,7 @@ e2e: build ## Run the end-to-end tests on the local environment
 	$(MAKE) -C e2e e2e
 
 .PHONY: conformance
-conformance: build ## Run the official Gateway API conformance suite (PROFILES, default GATEWAY-HTTP,GATEWAY-GRPC) on the local environment
+conformance: build ## Run the official Gateway API conformance suite (PROFILES, default GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP) on the local environment
 	$(MAKE) -C e2e dev
 	e2e/conformance/run.sh
 

@@ -91,6 +91,12 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 			resource = "httproutes"
 		case *gatewayv1.GRPCRoute:
 			resource = "grpcroutes"
+		case *gatewayv1.TLSRoute:
+			resource = "tlsroutes"
+		case *gatewayv1.TCPRoute:
+			resource = "tcproutes"
+		case *gatewayv1.UDPRoute:
+			resource = "udproutes"
 		case *gatewayv1.ReferenceGrant:
 			resource = "referencegrants"
 		default:
@@ -104,7 +110,8 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 	t.Cleanup(cancel)
 	f.ctx = ctx
 	served := informers.ServedKinds{informers.KindGatewayClass: true, informers.KindGateway: true, informers.KindHTTPRoute: true,
-		informers.KindGRPCRoute: true, informers.KindReferenceGrant: true}
+		informers.KindGRPCRoute: true, informers.KindTLSRoute: true, informers.KindTCPRoute: true, informers.KindUDPRoute: true,
+		informers.KindReferenceGrant: true}
 	inf, err := informers.New(f.kube, f.gateway, served, 0)
 	if err != nil {
 		t.Fatal(err)

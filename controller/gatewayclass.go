@@ -52,15 +52,25 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportGatewayInfrastructure,
 	features.SupportGRPCRoute,
 	features.SupportGRPCRouteNamedRouteRule,
+	features.SupportTLSRoute,
+	features.SupportTLSRouteModeTerminate,
+	features.SupportTLSRouteModeMixed,
+	features.SupportTCPRoute,
+	features.SupportUDPRoute,
 }
 
 // featureKinds are the optional kinds some features need: a feature is offered only where the
 // cluster serves its kind (without the ReferenceGrant CRD, no cross-namespace reference can
-// be granted; without the GRPCRoute CRD, there is no GRPCRoute to serve).
+// be granted; without the GRPCRoute CRD, there is no GRPCRoute to serve; and so on).
 var featureKinds = map[features.FeatureName]string{
 	features.SupportReferenceGrant:          informers.KindReferenceGrant,
 	features.SupportGRPCRoute:               informers.KindGRPCRoute,
 	features.SupportGRPCRouteNamedRouteRule: informers.KindGRPCRoute,
+	features.SupportTLSRoute:                informers.KindTLSRoute,
+	features.SupportTLSRouteModeTerminate:   informers.KindTLSRoute,
+	features.SupportTLSRouteModeMixed:       informers.KindTLSRoute,
+	features.SupportTCPRoute:                informers.KindTCPRoute,
+	features.SupportUDPRoute:                informers.KindUDPRoute,
 }
 
 // supportedFeatures lists the implemented features the cluster lets us offer (featureKinds).

@@ -167,3 +167,29 @@ func TestSupportedFeaturesFollowTheServedKinds(t *testing.T) {
 		}
 	}
 }
+
+// TLS, TCP and UDP features are offered only where the cluster serves their route kind.
+func TestStreamFeaturesFollowTheServedKinds(t *testing.T) {
+	kinds := map[features.FeatureName]string{
+		features.SupportTLSRoute: informers.KindTLSRoute, features.SupportTLSRouteModeTerminate: informers.KindTLSRoute,
+		features.SupportTLSRouteModeMixed: informers.KindTLSRoute, features.SupportTCPRoute: informers.KindTCPRoute,
+		features.SupportUDPRoute: informers.KindUDPRoute,
+	}
+	for _, served := range []informers.ServedKinds{
+		{},
+		{informers.KindTLSRoute: true},
+		{informers.KindTCPRoute: true, informers.KindUDPRoute: true},
+		{informers.KindTLSRoute: true, informers.KindTCPRoute: true, informers.KindUDPRoute: true},
+	} {
+		c := &Controller{informers: &informers.Informers{Served: served}}
+		got := map[gatewayv1.FeatureName]bool{}
+		for _, f := range c.supportedFeatures() {
+			got[f.Name] = true
+		}
+		for f, kind := range kinds {
+			if got[gatewayv1.FeatureName(f)] != served.Has(kind) {
+				t.Errorf("served %v: %s offered = %v", served, f, got[gatewayv1.FeatureName(f)])
+			}
+		}
+	}
+}

@@ -41,11 +41,8 @@ func fingerprints(s *translate.Snapshot) map[translate.ObjectRef]string {
 	route := func(kind gatewayv1.Kind, r metav1.Object) {
 		out[translate.RouteRef(string(kind), r.GetNamespace(), r.GetName())] = string(r.GetUID()) + "/" + strconv.FormatInt(r.GetGeneration(), 10)
 	}
-	for _, r := range s.HTTPRoutes {
-		route(translate.KindHTTPRoute, r)
-	}
-	for _, r := range s.GRPCRoutes {
-		route(translate.KindGRPCRoute, r)
+	for _, r := range s.Routes() {
+		route(translate.RouteKind(r), r)
 	}
 	gw := s.Gateway
 	for _, l := range gw.Spec.Listeners {
@@ -85,6 +82,10 @@ type gatewayRejections struct {
 	accepted map[translate.ObjectRef]string
 	// excluded are the objects left out, with Kengine's message.
 	excluded map[translate.ObjectRef]exclusion
+	// noLayer4, when set, says that the pods lack the layer4 app, until noLayer4Until (see
+	// layer4.go).
+	noLayer4      string
+	noLayer4Until time.Time
 }
 
 // rejectionMemory keeps gatewayRejections per Gateway.

@@ -40,14 +40,17 @@ func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.Gateway
 	if s.GRPCRoutes, err = inf.GRPCRoutesForGateway(key); err != nil {
 		return nil, err
 	}
+	if s.TLSRoutes, err = inf.TLSRoutesForGateway(key); err != nil {
+		return nil, err
+	}
+	if s.TCPRoutes, err = inf.TCPRoutesForGateway(key); err != nil {
+		return nil, err
+	}
+	if s.UDPRoutes, err = inf.UDPRoutesForGateway(key); err != nil {
+		return nil, err
+	}
 	// Every route kind's backends, in kind then route order.
-	routes := make([]any, 0, len(s.HTTPRoutes)+len(s.GRPCRoutes))
-	for _, r := range s.HTTPRoutes {
-		routes = append(routes, r)
-	}
-	for _, r := range s.GRPCRoutes {
-		routes = append(routes, r)
-	}
+	routes := s.Routes()
 
 	// Namespaces of everything referenced, for ReferenceGrants.
 	grantNamespaces := map[string]bool{}

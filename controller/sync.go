@@ -90,6 +90,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	}
 	fps := fingerprints(snap)
 	snap.Excluded = c.rejections.excludedFor(key, fps, c.opts.Now())
+	snap.Layer4Unavailable = c.rejections.layer4MissingFor(key, c.opts.Now())
 	// 2. translate
 	topts := translate.Options{
 		ControllerName:            c.opts.ControllerName,
@@ -141,6 +142,19 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	var outcome pushOutcome
 	if accepted {
 		outcome = c.push(ctx, pusher, dp, data, version)
+		if outcome.refusal != "" && snap.Layer4Unavailable == "" && kengine.RefusesUnknownApp(outcome.refusal, kengine.AppLayer4) {
+			// A Kengine without the layer4 app: serve the rest, say why the TLS, TCP and
+			// UDP listeners are not (layer4.go).
+			msg := layer4Message(outcome.refusedBy.Pod, outcome.refusal)
+			logger.Info("Kengine has no layer4 app; pushing the config without TLS, TCP and UDP listeners", "pod", outcome.refusedBy.Pod)
+			c.rejections.recordLayer4Missing(key, msg, c.opts.Now())
+			snap.Layer4Unavailable = msg
+			tr = translate.Translate(snap, topts)
+			if data, version, err = renderConfig(tr, ropts); err != nil {
+				return err
+			}
+			outcome = c.push(ctx, pusher, dp, data, version)
+		}
 		if outcome.refusal != "" {
 			// One tenant must not stall the Gateway: find what the refusal depends on,
 			// leave it out, and push the rest.
@@ -303,20 +317,9 @@ func (c *Controller) isolateRefusal(ctx context.Context, key types.NamespacedNam
 // clearRouteParents removes this controller's entries for a Gateway from every route that
 // still has them, once the Gateway is deleted or no longer of a class of ours.
 func (c *Controller) clearRouteParents(ctx context.Context, key types.NamespacedName) error {
-	httpRoutes, err := c.informers.HTTPRoutesForGateway(key)
+	objs, err := c.informers.AllRoutesForGateway(key)
 	if err != nil {
 		return err
-	}
-	grpcRoutes, err := c.informers.GRPCRoutesForGateway(key)
-	if err != nil {
-		return err
-	}
-	objs := make([]metav1.Object, 0, len(httpRoutes)+len(grpcRoutes))
-	for _, r := range httpRoutes {
-		objs = append(objs, r)
-	}
-	for _, r := range grpcRoutes {
-		objs = append(objs, r)
 	}
 	return c.status.ClearRoutes(ctx, key.Namespace, key.Name, objs)
 }

@@ -37,9 +37,18 @@ func (i *Informers) AddEventHandlers(q Enqueuer) error {
 	for _, inf := range i.Managed.all {
 		regs = append(regs, registration{inf, m.onManagedObject})
 	}
+	// Every route kind maps to Gateways the same way, through routeRefsOf.
 	if i.Served.Has(KindGRPCRoute) {
-		// Every route kind maps to Gateways the same way, through routeRefsOf.
 		regs = append(regs, registration{v1.GRPCRoutes().Informer(), m.onRoute})
+	}
+	if i.Served.Has(KindTLSRoute) {
+		regs = append(regs, registration{v1.TLSRoutes().Informer(), m.onRoute})
+	}
+	if i.Served.Has(KindTCPRoute) {
+		regs = append(regs, registration{v1.TCPRoutes().Informer(), m.onRoute})
+	}
+	if i.Served.Has(KindUDPRoute) {
+		regs = append(regs, registration{v1.UDPRoutes().Informer(), m.onRoute})
 	}
 	if i.Served.Has(KindReferenceGrant) {
 		regs = append(regs, registration{v1.ReferenceGrants().Informer(), m.onReferenceGrant})
@@ -222,13 +231,7 @@ func (m *mapper) onNamespace(obj any) {
 	}
 }
 
-func (m *mapper) routeIndexers() []cache.Indexer {
-	out := []cache.Indexer{m.i.httpRouteIndexer}
-	if m.i.grpcRouteIndexer != nil {
-		out = append(out, m.i.grpcRouteIndexer)
-	}
-	return out
-}
+func (m *mapper) routeIndexers() []cache.Indexer { return m.i.routeIndexers() }
 
 func (m *mapper) indexed(idx cache.Indexer, name, value string) []string {
 	keys, err := idx.IndexKeys(name, value)

@@ -124,8 +124,24 @@ func routeRefsOf(obj any) (routeRefs, bool) {
 			}
 		}
 		return refs, true
+	case *gatewayv1.TLSRoute:
+		return streamRouteRefs(r.Namespace, r.Spec.ParentRefs, r.Status.Parents, r.Spec.Rules, func(rule gatewayv1.TLSRouteRule) []gatewayv1.BackendRef { return rule.BackendRefs }), true
+	case *gatewayv1.TCPRoute:
+		return streamRouteRefs(r.Namespace, r.Spec.ParentRefs, r.Status.Parents, r.Spec.Rules, func(rule gatewayv1.TCPRouteRule) []gatewayv1.BackendRef { return rule.BackendRefs }), true
+	case *gatewayv1.UDPRoute:
+		return streamRouteRefs(r.Namespace, r.Spec.ParentRefs, r.Status.Parents, r.Spec.Rules, func(rule gatewayv1.UDPRouteRule) []gatewayv1.BackendRef { return rule.BackendRefs }), true
 	}
 	return routeRefs{}, false
+}
+
+// streamRouteRefs is routeRefsOf for the route kinds whose rules hold plain backendRefs
+// (TLSRoute, TCPRoute, UDPRoute).
+func streamRouteRefs[R any](namespace string, parents []gatewayv1.ParentReference, status []gatewayv1.RouteParentStatus, rules []R, backends func(R) []gatewayv1.BackendRef) routeRefs {
+	refs := routeRefs{namespace: namespace, parents: withStatusParents(parents, status)}
+	for _, rule := range rules {
+		refs.backends = append(refs.backends, backends(rule)...)
+	}
+	return refs
 }
 
 // withStatusParents adds the parents a route's status still lists: a Gateway the route left
@@ -194,7 +210,8 @@ func keysOf(nns []types.NamespacedName) []string {
 }
 
 // RouteBackendServices returns the Services a route of any kind the controller reads
-// (*gatewayv1.HTTPRoute, *gatewayv1.GRPCRoute) sends traffic to; none for another object.
+// (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute) sends traffic to; none for another
+// object.
 func RouteBackendServices(route any) []types.NamespacedName {
 	refs, ok := routeRefsOf(route)
 	if !ok {

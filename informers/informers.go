@@ -33,6 +33,9 @@ type Informers struct {
 	Gateways        gatewaylisters.GatewayLister
 	HTTPRoutes      gatewaylisters.HTTPRouteLister
 	GRPCRoutes      gatewaylisters.GRPCRouteLister
+	TLSRoutes       gatewaylisters.TLSRouteLister
+	TCPRoutes       gatewaylisters.TCPRouteLister
+	UDPRoutes       gatewaylisters.UDPRouteLister
 	ReferenceGrants gatewaylisters.ReferenceGrantLister
 
 	Services       corelisters.ServiceLister
@@ -45,6 +48,9 @@ type Informers struct {
 	gatewayIndexer        cache.Indexer
 	httpRouteIndexer      cache.Indexer
 	grpcRouteIndexer      cache.Indexer
+	tlsRouteIndexer       cache.Indexer
+	tcpRouteIndexer       cache.Indexer
+	udpRouteIndexer       cache.Indexer
 	serviceIndexer        cache.Indexer
 	referenceGrantIndexer cache.Indexer
 }
@@ -99,14 +105,37 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, served ServedKin
 	i.Managed = newManaged(kube, resync, transform)
 	i.all = append(i.all, i.Managed.all...)
 
-	if served.Has(KindGRPCRoute) {
-		grpc := gwv1.GRPCRoutes()
-		if err := grpc.Informer().AddIndexers(routeIndexers); err != nil {
-			return nil, err
+	// Optional route kinds: an informer, its indexers and its lister only when served.
+	optionalRoute := func(kind string, inf cache.SharedIndexInformer, indexer *cache.Indexer) (bool, error) {
+		if !served.Has(kind) {
+			return false, nil
 		}
-		i.GRPCRoutes = grpc.Lister()
-		i.grpcRouteIndexer = grpc.Informer().GetIndexer()
-		i.all = append(i.all, grpc.Informer())
+		if err := inf.AddIndexers(routeIndexers); err != nil {
+			return false, err
+		}
+		*indexer = inf.GetIndexer()
+		i.all = append(i.all, inf)
+		return true, nil
+	}
+	if ok, err := optionalRoute(KindGRPCRoute, gwv1.GRPCRoutes().Informer(), &i.grpcRouteIndexer); err != nil {
+		return nil, err
+	} else if ok {
+		i.GRPCRoutes = gwv1.GRPCRoutes().Lister()
+	}
+	if ok, err := optionalRoute(KindTLSRoute, gwv1.TLSRoutes().Informer(), &i.tlsRouteIndexer); err != nil {
+		return nil, err
+	} else if ok {
+		i.TLSRoutes = gwv1.TLSRoutes().Lister()
+	}
+	if ok, err := optionalRoute(KindTCPRoute, gwv1.TCPRoutes().Informer(), &i.tcpRouteIndexer); err != nil {
+		return nil, err
+	} else if ok {
+		i.TCPRoutes = gwv1.TCPRoutes().Lister()
+	}
+	if ok, err := optionalRoute(KindUDPRoute, gwv1.UDPRoutes().Informer(), &i.udpRouteIndexer); err != nil {
+		return nil, err
+	} else if ok {
+		i.UDPRoutes = gwv1.UDPRoutes().Lister()
 	}
 	if served.Has(KindReferenceGrant) {
 		grants := gwv1.ReferenceGrants()

@@ -22,6 +22,50 @@ func (i *Informers) GRPCRoutesForGateway(gw types.NamespacedName) ([]*gatewayv1.
 	return routesForGateway[*gatewayv1.GRPCRoute](i.grpcRouteIndexer, gw)
 }
 
+// TLSRoutesForGateway returns the TLSRoutes that name the Gateway as a parent, like
+// GRPCRoutesForGateway; none when the cluster does not serve TLSRoute.
+func (i *Informers) TLSRoutesForGateway(gw types.NamespacedName) ([]*gatewayv1.TLSRoute, error) {
+	return routesForGateway[*gatewayv1.TLSRoute](i.tlsRouteIndexer, gw)
+}
+
+// TCPRoutesForGateway returns the TCPRoutes that name the Gateway as a parent, like
+// GRPCRoutesForGateway; none when the cluster does not serve TCPRoute.
+func (i *Informers) TCPRoutesForGateway(gw types.NamespacedName) ([]*gatewayv1.TCPRoute, error) {
+	return routesForGateway[*gatewayv1.TCPRoute](i.tcpRouteIndexer, gw)
+}
+
+// UDPRoutesForGateway returns the UDPRoutes that name the Gateway as a parent, like
+// GRPCRoutesForGateway; none when the cluster does not serve UDPRoute.
+func (i *Informers) UDPRoutesForGateway(gw types.NamespacedName) ([]*gatewayv1.UDPRoute, error) {
+	return routesForGateway[*gatewayv1.UDPRoute](i.udpRouteIndexer, gw)
+}
+
+// AllRoutesForGateway returns the routes of every served kind that name the Gateway as a
+// parent in spec or status, kind by kind (HTTP, GRPC, TLS, TCP, UDP), each sorted by
+// namespace/name.
+func (i *Informers) AllRoutesForGateway(gw types.NamespacedName) ([]metav1.Object, error) {
+	var out []metav1.Object
+	for _, idx := range i.routeIndexers() {
+		routes, err := routesForGateway[metav1.Object](idx, gw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, routes...)
+	}
+	return out, nil
+}
+
+// routeIndexers are the parent indexes of every served route kind.
+func (i *Informers) routeIndexers() []cache.Indexer {
+	var out []cache.Indexer
+	for _, idx := range []cache.Indexer{i.httpRouteIndexer, i.grpcRouteIndexer, i.tlsRouteIndexer, i.tcpRouteIndexer, i.udpRouteIndexer} {
+		if idx != nil {
+			out = append(out, idx)
+		}
+	}
+	return out
+}
+
 // routesForGateway looks a Gateway up in a route kind's parent index; a nil indexer is a kind
 // the cluster does not serve.
 func routesForGateway[T metav1.Object](idx cache.Indexer, gw types.NamespacedName) ([]T, error) {

@@ -2,20 +2,21 @@ package render
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/khulnasoft/gateway/controller/ir"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
-// layer4 renders the TLS, TCP and UDP servers as the layer4 app; nil when there are none, so
+// layer4 renders the TLS, TCP and UDP servers as the layer4 app, but for the TLS ports in
+// wrapped, which an HTTPS server's listener wrapper serves; nil when no server is left, so
 // that a Kengine without the layer4 module still runs the HTTP config.
-func (r *renderer) layer4(gw *ir.Gateway) *kengine.Layer4App {
-	if len(gw.TLS)+len(gw.TCP)+len(gw.UDP) == 0 {
-		return nil
-	}
+func (r *renderer) layer4(gw *ir.Gateway, wrapped map[int]bool) *kengine.Layer4App {
 	servers := make(map[string]*kengine.Layer4Server, len(gw.TLS)+len(gw.TCP)+len(gw.UDP))
 	for _, s := range gw.TLS {
-		servers[fmt.Sprintf("gateway-tls-%d", s.Port)] = r.tlsServer(s)
+		if !wrapped[s.Port] {
+			servers[fmt.Sprintf("gateway-tls-%d", s.Port)] = r.tlsServer(s)
+		}
 	}
 	for _, s := range gw.TCP {
 		servers[fmt.Sprintf("gateway-tcp-%d", s.Port)] = r.streamServer(s, "")
@@ -23,7 +24,60 @@ func (r *renderer) layer4(gw *ir.Gateway) *kengine.Layer4App {
 	for _, s := range gw.UDP {
 		servers[fmt.Sprintf("gateway-udp-%d", s.Port)] = r.streamServer(s, "udp/")
 	}
+	if len(servers) == 0 {
+		return nil
+	}
 	return &kengine.Layer4App{Servers: servers}
+}
+
+// tlsServerOn is the model's TLS server on port; nil when there is none.
+func tlsServerOn(gw *ir.Gateway, port int) *ir.TLSServer {
+	for _, s := range gw.TLS {
+		if s.Port == port {
+			return s
+		}
+	}
+	return nil
+}
+
+// sniWrapper serves a TLS port that an HTTPS server shares (TLS and HTTPS listeners on one
+// port): the layer4 listener wrapper runs the TLS server's SNI routes on each connection
+// before the HTTP server's own TLS, and a connection none of them takes continues to the
+// HTTPS server, which keeps HTTP/2 and everything else. A TLS route must not take a name an
+// HTTPS listener of the port owns more specifically than the route's own hostname (the
+// listener isolation of the model), so such names are excluded from its match.
+func (r *renderer) sniWrapper(s *ir.TLSServer, https *ir.HTTPServer) kengine.Layer4ListenerWrapper {
+	routes := r.tlsServer(s).Routes
+	ordered := orderedTLSRoutes(s)
+	for i, rt := range ordered {
+		var not []kengine.Layer4MatcherSet
+		for _, l := range https.Listeners {
+			if moreSpecificWithin(l.Hostname, rt.Hostname) {
+				not = append(not, kengine.Layer4MatcherSet{TLS: sniMatcher(l.Hostname)})
+			}
+		}
+		if len(not) > 0 {
+			routes[i].Match[0].Not = not
+		}
+	}
+	return kengine.Layer4ListenerWrapper{Routes: routes}
+}
+
+// moreSpecificWithin reports whether every name host admits is admitted by pattern, and host
+// is the more specific of the two ("" admits every name; "*.example.com" admits names with
+// one or more labels before ".example.com").
+func moreSpecificWithin(host, pattern string) bool {
+	switch {
+	case host == "" || host == pattern:
+		return false
+	case pattern == "":
+		return true
+	case strings.HasPrefix(pattern, "*."):
+		suffix := pattern[1:] // ".example.com"
+		name := strings.TrimPrefix(host, "*")
+		return strings.HasSuffix(name, suffix) && len(name) > len(suffix)
+	}
+	return false
 }
 
 // tlsServer renders a port whose TLS connections are routed by SNI: a route per hostname, the
@@ -35,18 +89,7 @@ func (r *renderer) layer4(gw *ir.Gateway) *kengine.Layer4App {
 // it ends with a TLS handshake that its only policy drops, which closes the connection.
 func (r *renderer) tlsServer(s *ir.TLSServer) *kengine.Layer4Server {
 	out := &kengine.Layer4Server{Listen: []string{r.listenAddress(s.Port)}}
-	ordered := make([]*ir.TLSRoute, 0, len(s.Routes))
-	for _, rt := range s.Routes {
-		if rt.Hostname != "" {
-			ordered = append(ordered, rt)
-		}
-	}
-	for _, rt := range s.Routes {
-		if rt.Hostname == "" {
-			ordered = append(ordered, rt)
-		}
-	}
-	for _, rt := range ordered {
+	for _, rt := range orderedTLSRoutes(s) {
 		// Even the catch-all requires a ClientHello: what is not TLS is not forwarded.
 		match := &kengine.TLSHandshakeMatch{}
 		if rt.Hostname != "" {
@@ -71,6 +114,23 @@ func (r *renderer) tlsServer(s *ir.TLSServer) *kengine.Layer4Server {
 		out.Routes = append(out.Routes, route)
 	}
 	return out
+}
+
+// orderedTLSRoutes are a TLS server's routes in the order they are rendered: the catch-all
+// ("") last, each route rendered as one layer4 route with one matcher set.
+func orderedTLSRoutes(s *ir.TLSServer) []*ir.TLSRoute {
+	ordered := make([]*ir.TLSRoute, 0, len(s.Routes))
+	for _, rt := range s.Routes {
+		if rt.Hostname != "" {
+			ordered = append(ordered, rt)
+		}
+	}
+	for _, rt := range s.Routes {
+		if rt.Hostname == "" {
+			ordered = append(ordered, rt)
+		}
+	}
+	return ordered
 }
 
 // streamServer renders a TCP (network "") or UDP (network "udp/") port forwarded to its

@@ -124,3 +124,30 @@ func TestLayer4Refuses(t *testing.T) {
 		t.Errorf("err = %v, want one about subjectAltNames", err)
 	}
 }
+
+// A TLS route next to HTTPS listeners on one port must not take a name an HTTPS listener owns
+// more specifically than the route's own hostname.
+func TestMoreSpecificWithin(t *testing.T) {
+	for _, tc := range []struct {
+		host, pattern string
+		want          bool
+	}{
+		{"a.example.com", "", true},
+		{"*.example.com", "", true},
+		{"", "", false},
+		{"", "*.example.com", false},
+		{"a.example.com", "*.example.com", true},
+		{"a.b.example.com", "*.example.com", true},
+		{"*.a.example.com", "*.example.com", true},
+		{"*.example.com", "*.example.com", false},
+		{"example.com", "*.example.com", false},
+		{"a.example.net", "*.example.com", false},
+		{"a.example.com", "a.example.com", false},
+		{"b.example.com", "a.example.com", false},
+		{"*.example.com", "a.example.com", false},
+	} {
+		if got := moreSpecificWithin(tc.host, tc.pattern); got != tc.want {
+			t.Errorf("moreSpecificWithin(%q, %q) = %v, want %v", tc.host, tc.pattern, got, tc.want)
+		}
+	}
+}

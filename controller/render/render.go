@@ -52,8 +52,14 @@ func Config(gw *ir.Gateway, opts Options) (*kengine.Config, error) {
 	}
 	r := &renderer{opts: opts}
 	servers := make(map[string]*kengine.Server, len(gw.HTTP)+3)
+	wrapped := map[int]bool{} // TLS ports served by an HTTPS server's layer4 listener wrapper
 	for _, srv := range gw.HTTP {
-		servers[fmt.Sprintf("gateway-%d", srv.Port)] = r.httpServer(srv)
+		s := r.httpServer(srv)
+		if tlsSrv := tlsServerOn(gw, srv.Port); tlsSrv != nil && srv.TLS {
+			s.ListenerWrappers = []kengine.ListenerWrapper{r.sniWrapper(tlsSrv, srv), kengine.TLSListenerWrapper{}}
+			wrapped[srv.Port] = true
+		}
+		servers[fmt.Sprintf("gateway-%d", srv.Port)] = s
 	}
 	servers[healthServerName] = &kengine.Server{
 		Listen: []string{fmt.Sprintf(":%d", opts.HealthPort)},
@@ -87,7 +93,7 @@ func Config(gw *ir.Gateway, opts Options) (*kengine.Config, error) {
 		Admin: opts.Admin,
 		Apps: kengine.Apps{
 			HTTP:   &kengine.HTTPApp{Servers: servers},
-			Layer4: r.layer4(gw),
+			Layer4: r.layer4(gw, wrapped),
 			PKI:    opts.PKI,
 		},
 	}

@@ -64,7 +64,10 @@ func GatewayStatus(gw *gatewayv1.Gateway, res *GatewayResult, dp DataPlane) gate
 	pushed := programmed.Status == metav1.ConditionTrue || programmed.Reason == string(gatewayv1.GatewayReasonAddressNotAssigned)
 	for i, l := range res.Listeners {
 		l.Conditions = append([]metav1.Condition{}, l.Conditions...)
+		msg, unprogrammable := res.Unprogrammable[l.Name]
 		switch {
+		case unprogrammable:
+			l.Conditions = append(l.Conditions, Condition(gatewayv1.ListenerConditionProgrammed, false, ListenerReasonModuleMissing, Truncate(msg), gen))
 		case !res.Served[l.Name]:
 			l.Conditions = append(l.Conditions, Condition(gatewayv1.ListenerConditionProgrammed, false, gatewayv1.ListenerReasonInvalid, "the listener is not valid", gen))
 		case !pushed:
@@ -76,6 +79,11 @@ func GatewayStatus(gw *gatewayv1.Gateway, res *GatewayResult, dp DataPlane) gate
 	}
 	return st
 }
+
+// ListenerReasonModuleMissing is the Programmed=False reason of a valid listener the Kengine
+// pods cannot run because their build lacks a module it needs (the layer4 app for TLS, TCP
+// and UDP listeners). The specification lets implementations add reasons of their own.
+const ListenerReasonModuleMissing gatewayv1.ListenerConditionReason = "ModuleMissing"
 
 // gatewayStatusChanged compares everything the controller owns, ignoring transition times.
 func gatewayStatusChanged(existing, desired gatewayv1.GatewayStatus) bool {

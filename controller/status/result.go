@@ -23,12 +23,16 @@ type GatewayResult struct {
 	Listeners []gatewayv1.ListenerStatus
 	// Served tells, per listener name, whether the listener is in the config.
 	Served map[gatewayv1.SectionName]bool
+	// Unprogrammable holds, per listener name, why a valid listener is left out of the config:
+	// the Kengine pods cannot run it (they lack the layer4 app). It is reported as
+	// Programmed=False with ListenerReasonModuleMissing.
+	Unprogrammable map[gatewayv1.SectionName]string
 }
 
 // RouteResult is the status one Gateway owns in one route.
 type RouteResult struct {
-	// Route is the route as read from the cache: a *gatewayv1.HTTPRoute or a
-	// *gatewayv1.GRPCRoute (the kinds Writer.WriteRoute knows).
+	// Route is the route as read from the cache: a *gatewayv1.HTTPRoute, GRPCRoute,
+	// TLSRoute, TCPRoute or UDPRoute (the kinds Writer.WriteRoute knows).
 	Route metav1.Object
 	// Parents are the entries for the parentRefs that select the Gateway.
 	Parents []gatewayv1.RouteParentStatus

@@ -161,6 +161,18 @@ func (w *Writer) WriteRoute(ctx context.Context, gwNamespace, gwName string, rr 
 		c := w.client.GatewayV1().GRPCRoutes(r.Namespace)
 		err = writeRoute(ctx, r, merge, func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
 			(*gatewayv1.GRPCRoute).DeepCopy, c.UpdateStatus, c.Get)
+	case *gatewayv1.TLSRoute:
+		c := w.client.GatewayV1().TLSRoutes(r.Namespace)
+		err = writeRoute(ctx, r, merge, func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+			(*gatewayv1.TLSRoute).DeepCopy, c.UpdateStatus, c.Get)
+	case *gatewayv1.TCPRoute:
+		c := w.client.GatewayV1().TCPRoutes(r.Namespace)
+		err = writeRoute(ctx, r, merge, func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+			(*gatewayv1.TCPRoute).DeepCopy, c.UpdateStatus, c.Get)
+	case *gatewayv1.UDPRoute:
+		c := w.client.GatewayV1().UDPRoutes(r.Namespace)
+		err = writeRoute(ctx, r, merge, func(r *gatewayv1.UDPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+			(*gatewayv1.UDPRoute).DeepCopy, c.UpdateStatus, c.Get)
 	default:
 		return fmt.Errorf("writing route status: unknown route type %T", rr.Route)
 	}

@@ -74,10 +74,17 @@ func TestWriteRouteKinds(t *testing.T) {
 	grpcRoute := &gatewayv1.GRPCRoute{ObjectMeta: meta}
 	grpcRoute.Status.Parents = []gatewayv1.RouteParentStatus{foreign}
 
-	client := gatewayfake.NewSimpleClientset(httpRoute, grpcRoute)
+	tlsRoute := &gatewayv1.TLSRoute{ObjectMeta: meta}
+	tlsRoute.Status.Parents = []gatewayv1.RouteParentStatus{foreign}
+	tcpRoute := &gatewayv1.TCPRoute{ObjectMeta: meta}
+	tcpRoute.Status.Parents = []gatewayv1.RouteParentStatus{foreign}
+	udpRoute := &gatewayv1.UDPRoute{ObjectMeta: meta}
+	udpRoute.Status.Parents = []gatewayv1.RouteParentStatus{foreign}
+
+	client := gatewayfake.NewSimpleClientset(httpRoute, grpcRoute, tlsRoute, tcpRoute, udpRoute)
 	w := NewWriter(client, "example.com/kengine", func() time.Time { return now })
 	ctx := context.Background()
-	for _, r := range []metav1.Object{httpRoute, grpcRoute} {
+	for _, r := range []metav1.Object{httpRoute, grpcRoute, tlsRoute, tcpRoute, udpRoute} {
 		if err := w.WriteRoute(ctx, "apps", "gw", RouteResult{Route: r, Parents: ours}); err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +97,20 @@ func TestWriteRouteKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for kind, parents := range map[string][]gatewayv1.RouteParentStatus{"HTTPRoute": h.Status.Parents, "GRPCRoute": g.Status.Parents} {
+	tl, err := client.GatewayV1().TLSRoutes("apps").Get(ctx, "r", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := client.GatewayV1().TCPRoutes("apps").Get(ctx, "r", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := client.GatewayV1().UDPRoutes("apps").Get(ctx, "r", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, parents := range map[string][]gatewayv1.RouteParentStatus{"HTTPRoute": h.Status.Parents, "GRPCRoute": g.Status.Parents,
+		"TLSRoute": tl.Status.Parents, "TCPRoute": tc.Status.Parents, "UDPRoute": u.Status.Parents} {
 		if len(parents) != 2 || parents[0].ControllerName != "example.com/other" || parents[1].ControllerName != "example.com/kengine" {
 			t.Errorf("%s parents = %+v, want the other controller's entry and ours", kind, parents)
 		}

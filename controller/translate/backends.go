@@ -62,16 +62,17 @@ func (t *translator) resolveBackend(from route, ref gatewayv1.BackendRef) (ir.Ba
 		return b, gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("backendRef to Service %s has no port", nn)
 	}
 	b.Name = nn.String() + ":" + strconv.Itoa(int(*ref.Port))
+	transport := backendTransport(from.kind())
 	var port *corev1.ServicePort
 	for i := range svc.Spec.Ports {
-		if svc.Spec.Ports[i].Port == int32(*ref.Port) {
+		if svc.Spec.Ports[i].Port == int32(*ref.Port) && servicePortProtocol(&svc.Spec.Ports[i]) == transport {
 			port = &svc.Spec.Ports[i]
 			break
 		}
 	}
 	if port == nil {
 		b.Failure = 500
-		return b, gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s has no port %d", nn, *ref.Port)
+		return b, gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s has no %s port %d", nn, transport, *ref.Port)
 	}
 	proto, err := backendProtocol(from.kind(), port)
 	if err != nil {
@@ -104,7 +105,7 @@ func (t *translator) resolveBackend(from route, ref gatewayv1.BackendRef) (ir.Ba
 		}
 		return b, "", ""
 	}
-	eps, addrs := endpointAddresses(s.EndpointSlices[nn], port)
+	eps, addrs := endpointAddresses(s.EndpointSlices[nn], port.Name, transport)
 	if err := t.policy.checkAll(addrs); err != nil {
 		b.Failure = 500
 		return b, gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("Service %s: endpoint %v, which a route may not send traffic to", nn, err)
@@ -116,12 +117,29 @@ func (t *translator) resolveBackend(from route, ref gatewayv1.BackendRef) (ir.Ba
 	return b, "", ""
 }
 
-// endpointAddresses returns the sorted "ip:port" of the ready endpoints serving a Service port,
-// and their IP addresses for the address policy (an address that does not parse is returned
-// as the zero Addr, which the policy refuses). EndpointSlices name their ports after the
-// Service port, which is how the target port is found even when the Service's targetPort is
-// a name.
-func endpointAddresses(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) ([]string, []netip.Addr) {
+// backendTransport is the transport a route kind reaches its backends over: UDP for
+// UDPRoute, TCP for every other kind.
+func backendTransport(kind gatewayv1.Kind) corev1.Protocol {
+	if kind == KindUDPRoute {
+		return corev1.ProtocolUDP
+	}
+	return corev1.ProtocolTCP
+}
+
+// servicePortProtocol is a Service port's protocol; TCP when unset.
+func servicePortProtocol(p *corev1.ServicePort) corev1.Protocol {
+	if p.Protocol == "" {
+		return corev1.ProtocolTCP
+	}
+	return p.Protocol
+}
+
+// endpointAddresses returns the sorted "ip:port" of the ready endpoints serving the Service
+// port named portName over transport, and their IP addresses for the address policy (an
+// address that does not parse is returned as the zero Addr, which the policy refuses).
+// EndpointSlices name their ports after the Service port, which is how the target port is
+// found even when the Service's targetPort is a name.
+func endpointAddresses(slices []*discoveryv1.EndpointSlice, portName string, transport corev1.Protocol) ([]string, []netip.Addr) {
 	seen := map[string]bool{}
 	var out []string
 	var addrs []netip.Addr
@@ -139,7 +157,7 @@ func endpointAddresses(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePo
 			if p.Protocol != nil {
 				proto = *p.Protocol
 			}
-			if name == sp.Name && proto == corev1.ProtocolTCP && p.Port != nil {
+			if name == portName && proto == transport && p.Port != nil {
 				target = *p.Port
 				break
 			}

@@ -146,6 +146,22 @@ func TestEndpointAddresses(t *testing.T) {
 			wantAddrs: []string{"10.0.0.1"},
 		},
 		{
+			name: "a UDP Service port takes the UDP port of the same name",
+			slices: []*discoveryv1.EndpointSlice{endpointSlice(
+				slicePorts(slicePort("dns", corev1.ProtocolTCP, 5300), slicePort("dns", corev1.ProtocolUDP, 5353)),
+				sliceEndpoint(readyTrue, "10.0.0.1"))},
+			port:      &corev1.ServicePort{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP},
+			want:      []string{"10.0.0.1:5353"},
+			wantAddrs: []string{"10.0.0.1"},
+		},
+		{
+			name: "a UDP Service port ignores a TCP-only slice",
+			slices: []*discoveryv1.EndpointSlice{endpointSlice(
+				slicePorts(slicePort("dns", corev1.ProtocolTCP, 5300)),
+				sliceEndpoint(readyTrue, "10.0.0.1"))},
+			port: &corev1.ServicePort{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP},
+		},
+		{
 			name: "several slices are merged and sorted",
 			slices: []*discoveryv1.EndpointSlice{
 				endpointSlice(sliceEndpoint(readyTrue, "10.0.0.9")),
@@ -206,7 +222,7 @@ func TestEndpointAddresses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, addrs := endpointAddresses(tt.slices, tt.port)
+			got, addrs := endpointAddresses(tt.slices, tt.port.Name, servicePortProtocol(tt.port))
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("endpoints differ (-want +got):\n%s", d)
 			}

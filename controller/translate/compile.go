@@ -3,6 +3,8 @@ package translate
 import (
 	"crypto/x509"
 	"fmt"
+	"net/netip"
+	"regexp"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -24,6 +26,24 @@ func checkHostname(h string) error {
 	}
 	if _, err := idna.ToASCII(name); err != nil {
 		return fmt.Errorf("hostname %q is not a valid internationalized domain name: %v", h, err)
+	}
+	return nil
+}
+
+// sniHostname is the Gateway API Hostname pattern (RFC 1123 names in lower case, with an
+// optional leading "*." label).
+var sniHostname = regexp.MustCompile(`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// checkSNIHostname checks a TLSRoute hostname, which becomes an SNI matcher. Kengine's SNI
+// matcher expands placeholders in the names it is given, so a name must hold nothing but the
+// characters of a DNS name; it may not be an IP address (RFC 6066 sends none as SNI). The
+// CRD says the same, and is not relied on.
+func checkSNIHostname(h string) error {
+	if len(h) > 253 || !sniHostname.MatchString(h) {
+		return fmt.Errorf("hostname %q is not a lower-case DNS name (RFC 1123), optionally with a leading \"*.\" label", h)
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return fmt.Errorf("hostname %q is an IP address, which TLS never sends as a server name", h)
 	}
 	return nil
 }

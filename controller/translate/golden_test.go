@@ -173,6 +173,18 @@ func loadGoldenCase(t *testing.T, dir string) (*translate.Snapshot, translate.Op
 			r := &gatewayv1.GRPCRoute{}
 			decode(r)
 			s.GRPCRoutes = append(s.GRPCRoutes, r)
+		case "TLSRoute":
+			r := &gatewayv1.TLSRoute{}
+			decode(r)
+			s.TLSRoutes = append(s.TLSRoutes, r)
+		case "TCPRoute":
+			r := &gatewayv1.TCPRoute{}
+			decode(r)
+			s.TCPRoutes = append(s.TCPRoutes, r)
+		case "UDPRoute":
+			r := &gatewayv1.UDPRoute{}
+			decode(r)
+			s.UDPRoutes = append(s.UDPRoutes, r)
 		case "Service":
 			v := &corev1.Service{}
 			decode(v)

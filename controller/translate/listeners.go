@@ -23,6 +23,12 @@ const (
 	KindHTTPRoute gatewayv1.Kind = "HTTPRoute"
 	// KindGRPCRoute is the GRPCRoute kind.
 	KindGRPCRoute gatewayv1.Kind = "GRPCRoute"
+	// KindTLSRoute is the TLSRoute kind.
+	KindTLSRoute gatewayv1.Kind = "TLSRoute"
+	// KindTCPRoute is the TCPRoute kind.
+	KindTCPRoute gatewayv1.Kind = "TCPRoute"
+	// KindUDPRoute is the UDPRoute kind.
+	KindUDPRoute gatewayv1.Kind = "UDPRoute"
 	// KindGateway is the Gateway kind, as a parent and as a ReferenceGrant source.
 	KindGateway gatewayv1.Kind = "Gateway"
 )
@@ -36,6 +42,9 @@ type listener struct {
 	kinds      map[gatewayv1.Kind]bool
 	tls        *ir.ListenerTLS
 	vhosts     map[string]*vhost
+	// streams are the TLSRoutes, TCPRoutes or UDPRoutes attached to a listener of protocol
+	// TLS, TCP or UDP, in attachment order.
+	streams []streamAttachment
 }
 
 // listeners validates every listener and fills its status except Programmed.
@@ -43,17 +52,25 @@ func (t *translator) listeners() []*listener {
 	s, opts := t.s, t.opts
 	gw := s.Gateway
 	gen := gw.Generation
-	// Ports shared by listeners of different protocols cannot be served by one Kengine server.
-	protocolsByPort := map[gatewayv1.PortNumber]map[gatewayv1.ProtocolType]bool{}
+	// A TCP port shared by listeners of different protocols cannot be served by one Kengine
+	// server; UDP ports are apart from TCP ports. TLS listeners (Terminate or Passthrough) and
+	// HTTPS listeners share a port: the SNI picks the listener, through the layer4 listener
+	// wrapper in front of the HTTPS server, so they count as one protocol here.
+	protocolsByPort := map[string]map[gatewayv1.ProtocolType]bool{}
 	for _, l := range gw.Spec.Listeners {
-		if protocolsByPort[l.Port] == nil {
-			protocolsByPort[l.Port] = map[gatewayv1.ProtocolType]bool{}
+		k := portKey(l)
+		if protocolsByPort[k] == nil {
+			protocolsByPort[k] = map[gatewayv1.ProtocolType]bool{}
 		}
-		protocolsByPort[l.Port][l.Protocol] = true
+		p := l.Protocol
+		if p == gatewayv1.HTTPSProtocolType {
+			p = gatewayv1.TLSProtocolType
+		}
+		protocolsByPort[k][p] = true
 	}
 	hostnamesByPort := map[string]int{}
 	for _, l := range gw.Spec.Listeners {
-		hostnamesByPort[fmt.Sprintf("%d/%s", l.Port, hostnameOf(l.Hostname))]++
+		hostnamesByPort[portKey(l)+"/"+listenerHostname(l)]++
 	}
 
 	t.res.Gateway.Listeners = make([]gatewayv1.ListenerStatus, len(gw.Spec.Listeners))
@@ -73,7 +90,7 @@ func (t *translator) listeners() []*listener {
 		resolvedReason, resolvedMsg := string(gatewayv1.ListenerReasonResolvedRefs), "all references resolved"
 
 		switch spec.Protocol {
-		case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
+		case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType, gatewayv1.TLSProtocolType, gatewayv1.TCPProtocolType, gatewayv1.UDPProtocolType:
 		default:
 			accepted = false
 			acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonUnsupportedProtocol),
@@ -89,23 +106,29 @@ func (t *translator) listeners() []*listener {
 			acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonUnsupportedValue), status.Truncate("Kengine refused the Gateway's config with this listener: "+msg)
 		}
 		if accepted {
-			if err := checkHostname(hostnameOf(spec.Hostname)); err != nil {
+			if err := checkHostname(listenerHostname(spec)); err != nil {
 				accepted = false
 				acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonUnsupportedValue), err.Error()
 			}
 		}
-		if accepted && len(protocolsByPort[spec.Port]) > 1 {
+		if accepted && len(protocolsByPort[portKey(spec)]) > 1 {
 			accepted, conflicted = false, true
 			acceptedReason = string(gatewayv1.ListenerReasonProtocolConflict)
 			conflictReason = acceptedReason
 			acceptedMsg = fmt.Sprintf("port %d is used by listeners of different protocols", spec.Port)
 			conflictMsg = acceptedMsg
-		} else if accepted && hostnamesByPort[fmt.Sprintf("%d/%s", spec.Port, hostnameOf(spec.Hostname))] > 1 {
+		} else if accepted && hostnamesByPort[portKey(spec)+"/"+listenerHostname(spec)] > 1 {
 			accepted, conflicted = false, true
-			acceptedReason = string(gatewayv1.ListenerReasonHostnameConflict)
-			conflictReason = acceptedReason
-			acceptedMsg = fmt.Sprintf("another listener on port %d has the same hostname", spec.Port)
-			conflictMsg = acceptedMsg
+			if hostnameMatched(spec.Protocol) {
+				acceptedReason = string(gatewayv1.ListenerReasonHostnameConflict)
+				acceptedMsg = fmt.Sprintf("another listener on port %d has the same hostname", spec.Port)
+			} else {
+				// TCP and UDP connections carry no hostname: two such listeners on one port
+				// cannot be told apart.
+				acceptedReason = string(gatewayv1.ListenerReasonProtocolConflict)
+				acceptedMsg = fmt.Sprintf("another %s listener uses port %d", spec.Protocol, spec.Port)
+			}
+			conflictReason, conflictMsg = acceptedReason, acceptedMsg
 		}
 
 		// Route kinds.
@@ -132,8 +155,8 @@ func (t *translator) listeners() []*listener {
 			}
 		}
 
-		// Certificates.
-		if spec.Protocol == gatewayv1.HTTPSProtocolType && accepted {
+		// Certificates: HTTPS listeners, and TLS listeners that terminate (the default mode).
+		if accepted && terminatesTLS(spec) {
 			tags, reason, msg := t.certificates(spec)
 			if reason != "" {
 				certsResolved = false
@@ -154,8 +177,55 @@ func (t *translator) listeners() []*listener {
 		}
 		l.attachable = accepted
 		l.served = accepted && certsResolved && len(l.kinds) > 0
+		if l.served && s.Layer4Unavailable != "" && needsLayer4(spec.Protocol) {
+			l.served = false
+			if t.res.Gateway.Unprogrammable == nil {
+				t.res.Gateway.Unprogrammable = map[gatewayv1.SectionName]string{}
+			}
+			t.res.Gateway.Unprogrammable[spec.Name] = s.Layer4Unavailable
+		}
 	}
 	return out
+}
+
+// needsLayer4 reports whether Kengine serves a listener of the protocol with its layer4 app.
+func needsLayer4(p gatewayv1.ProtocolType) bool {
+	return p == gatewayv1.TLSProtocolType || p == gatewayv1.TCPProtocolType || p == gatewayv1.UDPProtocolType
+}
+
+// portKey names the socket a listener binds: UDP ports are apart from TCP ports.
+func portKey(l gatewayv1.Listener) string {
+	if l.Protocol == gatewayv1.UDPProtocolType {
+		return fmt.Sprintf("udp/%d", l.Port)
+	}
+	return fmt.Sprintf("tcp/%d", l.Port)
+}
+
+// hostnameMatched reports whether a protocol's connections carry a hostname a listener can
+// match (Host header or SNI); TCP and UDP listeners ignore their hostname, as the
+// specification says of protocols without one.
+func hostnameMatched(p gatewayv1.ProtocolType) bool {
+	return p != gatewayv1.TCPProtocolType && p != gatewayv1.UDPProtocolType
+}
+
+// listenerHostname is the hostname a listener matches: "" (every host) for TCP and UDP.
+func listenerHostname(l gatewayv1.Listener) string {
+	if !hostnameMatched(l.Protocol) {
+		return ""
+	}
+	return hostnameOf(l.Hostname)
+}
+
+// terminatesTLS reports whether a listener terminates TLS with its certificateRefs: every
+// HTTPS listener, and a TLS listener unless its mode is Passthrough.
+func terminatesTLS(l gatewayv1.Listener) bool {
+	switch l.Protocol {
+	case gatewayv1.HTTPSProtocolType:
+		return true
+	case gatewayv1.TLSProtocolType:
+		return l.TLS == nil || l.TLS.Mode == nil || *l.TLS.Mode != gatewayv1.TLSModePassthrough
+	}
+	return false
 }
 
 func routeGroupKind(k gatewayv1.Kind) gatewayv1.RouteGroupKind {
@@ -170,6 +240,12 @@ func defaultRouteKinds(p gatewayv1.ProtocolType) []gatewayv1.Kind {
 	switch p {
 	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
 		return []gatewayv1.Kind{KindHTTPRoute, KindGRPCRoute}
+	case gatewayv1.TLSProtocolType:
+		return []gatewayv1.Kind{KindTLSRoute}
+	case gatewayv1.TCPProtocolType:
+		return []gatewayv1.Kind{KindTCPRoute}
+	case gatewayv1.UDPProtocolType:
+		return []gatewayv1.Kind{KindUDPRoute}
 	}
 	return nil
 }
@@ -181,15 +257,15 @@ func routeKindSupported(p gatewayv1.ProtocolType, k gatewayv1.RouteGroupKind) bo
 	return slices.Contains(defaultRouteKinds(p), k.Kind)
 }
 
-// certificates loads an HTTPS listener's certificate Secrets into the model and returns their
+// certificates loads an HTTPS (or terminating TLS) listener's certificate Secrets into the model and returns their
 // tags, or the ResolvedRefs reason and message of the first reference that fails.
 func (t *translator) certificates(spec gatewayv1.Listener) (tags []string, reason, msg string) {
 	gw := t.s.Gateway
 	if spec.TLS == nil || len(spec.TLS.CertificateRefs) == 0 {
-		return nil, string(gatewayv1.ListenerReasonInvalidCertificateRef), "HTTPS listener has no certificateRefs"
+		return nil, string(gatewayv1.ListenerReasonInvalidCertificateRef), fmt.Sprintf("%s listener has no certificateRefs", spec.Protocol)
 	}
 	if spec.TLS.Mode != nil && *spec.TLS.Mode != gatewayv1.TLSModeTerminate {
-		return nil, string(gatewayv1.ListenerReasonInvalidCertificateRef), "only TLS mode Terminate is supported on HTTPS listeners"
+		return nil, string(gatewayv1.ListenerReasonInvalidCertificateRef), fmt.Sprintf("only TLS mode Terminate is supported on %s listeners", spec.Protocol)
 	}
 	fail := func(r gatewayv1.ListenerConditionReason, format string, args ...any) {
 		if reason == "" {

@@ -309,7 +309,7 @@ func (t *translator) selectListeners(listeners []*listener, p gatewayv1.ParentRe
 	var matched []listenerMatch
 	routeHosts := r.hostnames()
 	for _, l := range allowed {
-		lh := hostnameOf(l.spec.Hostname)
+		lh := listenerHostname(l.spec)
 		var hosts []string
 		if len(routeHosts) == 0 {
 			hosts = []string{lh}

@@ -51,7 +51,7 @@ func (a placedRule) less(b placedRule) bool {
 func (t *translator) buildServers(listeners []*listener) {
 	byPort := map[int]*ir.HTTPServer{}
 	for _, l := range listeners {
-		if !l.served {
+		if !l.served || (l.spec.Protocol != gatewayv1.HTTPProtocolType && l.spec.Protocol != gatewayv1.HTTPSProtocolType) {
 			continue
 		}
 		port := int(l.spec.Port)

@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -23,6 +24,12 @@ type Snapshot struct {
 	HTTPRoutes []*gatewayv1.HTTPRoute
 	// GRPCRoutes name the Gateway as a parent in spec or in status, like HTTPRoutes.
 	GRPCRoutes []*gatewayv1.GRPCRoute
+	// TLSRoutes name the Gateway as a parent in spec or in status, like HTTPRoutes.
+	TLSRoutes []*gatewayv1.TLSRoute
+	// TCPRoutes name the Gateway as a parent in spec or in status, like HTTPRoutes.
+	TCPRoutes []*gatewayv1.TCPRoute
+	// UDPRoutes name the Gateway as a parent in spec or in status, like HTTPRoutes.
+	UDPRoutes []*gatewayv1.UDPRoute
 	// Services by namespace/name: route backends.
 	Services map[types.NamespacedName]*corev1.Service
 	// EndpointSlices by the namespace/name of their Service.
@@ -42,6 +49,57 @@ type Snapshot struct {
 	// Excluded are objects left out of the config, with the error Kengine gave when a config
 	// holding them was refused.
 	Excluded map[ObjectRef]string
+	// Layer4Unavailable, when set, says why the Gateway's Kengine pods cannot run the layer4
+	// app: TLS, TCP and UDP listeners are then left out of the model (their routes still
+	// attach) and reported unprogrammable with this message.
+	Layer4Unavailable string
+}
+
+// Routes returns the routes of every kind, kind by kind (HTTP, GRPC, TLS, TCP, UDP), each
+// in snapshot order.
+func (s *Snapshot) Routes() []metav1.Object {
+	out := make([]metav1.Object, 0, len(s.HTTPRoutes)+len(s.GRPCRoutes)+len(s.TLSRoutes)+len(s.TCPRoutes)+len(s.UDPRoutes))
+	for _, r := range s.HTTPRoutes {
+		out = append(out, r)
+	}
+	for _, r := range s.GRPCRoutes {
+		out = append(out, r)
+	}
+	for _, r := range s.TLSRoutes {
+		out = append(out, r)
+	}
+	for _, r := range s.TCPRoutes {
+		out = append(out, r)
+	}
+	for _, r := range s.UDPRoutes {
+		out = append(out, r)
+	}
+	return out
+}
+
+// RouteKind is the kind of a route object of Snapshot.Routes; "" for another object.
+func RouteKind(r metav1.Object) gatewayv1.Kind {
+	if rt := routeOf(r); rt != nil {
+		return rt.kind()
+	}
+	return ""
+}
+
+// routeOf wraps a route object in the route interface; nil for an object of no route kind.
+func routeOf(r metav1.Object) route {
+	switch r := r.(type) {
+	case *gatewayv1.HTTPRoute:
+		return httpRoute{r}
+	case *gatewayv1.GRPCRoute:
+		return grpcRoute{r}
+	case *gatewayv1.TLSRoute:
+		return tlsRoute{r}
+	case *gatewayv1.TCPRoute:
+		return tcpRoute{r}
+	case *gatewayv1.UDPRoute:
+		return udpRoute{r}
+	}
+	return nil
 }
 
 // Options are the controller settings translate depends on.
@@ -120,15 +178,13 @@ func Translate(s *Snapshot, opts Options) *Result {
 	}
 	listeners := t.listeners()
 	t.gatewayAccepted(listeners)
-	routes := make([]route, 0, len(s.HTTPRoutes)+len(s.GRPCRoutes))
-	for _, r := range s.HTTPRoutes {
-		routes = append(routes, httpRoute{r})
-	}
-	for _, r := range s.GRPCRoutes {
-		routes = append(routes, grpcRoute{r})
+	routes := make([]route, 0, len(s.HTTPRoutes)+len(s.GRPCRoutes)+len(s.TLSRoutes)+len(s.TCPRoutes)+len(s.UDPRoutes))
+	for _, r := range s.Routes() {
+		routes = append(routes, routeOf(r))
 	}
 	t.attachRoutes(routes, listeners)
 	t.buildServers(listeners)
+	t.buildStreamServers(listeners)
 	t.res.Gateway.Served = make(map[gatewayv1.SectionName]bool, len(listeners))
 	for _, l := range listeners {
 		t.res.Gateway.Served[l.spec.Name] = l.served

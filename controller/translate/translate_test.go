@@ -52,19 +52,19 @@ func TestTranslateListeners(t *testing.T) {
 		{
 			name: "unsupported protocol on one listener",
 			gw: testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""),
-				testobj.Listener("udp", gatewayv1.UDPProtocolType, 53, "")),
+				testobj.Listener("quic", "example.com/quic", 53, "")),
 			wantGateway: map[string]string{"Accepted": "True/ListenersNotValid"},
 			wantListener: map[string]map[string]string{
 				"http": {"Accepted": "True/Accepted"},
-				"udp":  {"Accepted": "False/UnsupportedProtocol"},
+				"quic": {"Accepted": "False/UnsupportedProtocol"},
 			},
-			wantKinds: map[string][]string{"http": {"HTTPRoute", "GRPCRoute"}, "udp": {}},
+			wantKinds: map[string][]string{"http": {"HTTPRoute", "GRPCRoute"}, "quic": {}},
 		},
 		{
 			name:         "every listener invalid",
-			gw:           testobj.Gateway(testobj.Listener("udp", gatewayv1.UDPProtocolType, 53, "")),
+			gw:           testobj.Gateway(testobj.Listener("quic", "example.com/quic", 53, "")),
 			wantGateway:  map[string]string{"Accepted": "False/ListenersNotValid"},
-			wantListener: map[string]map[string]string{"udp": {"Accepted": "False/UnsupportedProtocol"}},
+			wantListener: map[string]map[string]string{"quic": {"Accepted": "False/UnsupportedProtocol"}},
 		},
 		{
 			name: "http and https on one port conflict",

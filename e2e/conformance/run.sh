@@ -4,7 +4,7 @@
 # It never starts or stops the environment itself.
 #
 # Environment (all optional):
-#   PROFILES           conformance profiles, comma-separated          (GATEWAY-HTTP,GATEWAY-GRPC)
+#   PROFILES           conformance profiles, comma-separated          (GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP)
 #   GATEWAY_CLASS      GatewayClass the suite uses                    (kengine)
 #   RUN_TEST           run only this test, e.g. HTTPRouteSimpleSameNamespace; writes no report
 #                      unless REPORT is set
@@ -37,7 +37,7 @@ if ! "$kubectl" get --raw /readyz >/dev/null; then
 fi
 
 export GATEWAY_CLASS=${GATEWAY_CLASS:-kengine}
-export PROFILES=${PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC}
+export PROFILES=${PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP}
 # The version names the code under test: a previous run's report.yaml does not make it dirty.
 if [ -z "${VERSION:-}" ]; then
 	VERSION=$(git -C "$root" describe --tags --always 2>/dev/null || echo unknown)

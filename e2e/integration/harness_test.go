@@ -37,7 +37,12 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	k := startKengine(t)
+	return newHarnessOn(t, startKengine(t))
+}
+
+// newHarnessOn is newHarness for a Kengine process the test started itself.
+func newHarnessOn(t testing.TB, k *kengineProcess) *harness {
+	t.Helper()
 	client, err := kengine.NewClient(kengine.ClientOptions{Port: k.adminPort, Insecure: true, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)

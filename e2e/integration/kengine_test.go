@@ -31,6 +31,8 @@ type kengineProcess struct {
 	bootstrap string
 	logPath   string
 	adminPort int
+	// bin is the server binary; kengineBin unless a test asks for another build.
+	bin string
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
@@ -49,8 +51,15 @@ func startKengine(t testing.TB) *kengineProcess {
 // plain admin address (which must stay in it: the harness waits on it).
 func startKengineWith(t testing.TB, bootstrap func(adminListen string) any) *kengineProcess {
 	t.Helper()
+	return startKengineBin(t, kengineBin, bootstrap)
+}
+
+// startKengineBin is startKengineWith for another server binary.
+func startKengineBin(t testing.TB, bin string, bootstrap func(adminListen string) any) *kengineProcess {
+	t.Helper()
 	dir := t.TempDir()
 	p := &kengineProcess{
+		bin:       bin,
 		t:         t,
 		dir:       dir,
 		bootstrap: filepath.Join(dir, "bootstrap.json"),
@@ -87,7 +96,7 @@ func (p *kengineProcess) start() {
 		p.t.Fatal(err)
 	}
 	defer func() { _ = logFile.Close() }()
-	cmd := exec.Command(kengineBin, "run", "--config", p.bootstrap)
+	cmd := exec.Command(p.bin, "run", "--config", p.bootstrap)
 	// Kengine keeps its data and autosaved config under these directories: keep them in the
 	// test's temporary directory.
 	cmd.Env = append(os.Environ(),
@@ -99,7 +108,7 @@ func (p *kengineProcess) start() {
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
-		p.t.Fatalf("starting %s: %v", kengineBin, err)
+		p.t.Fatalf("starting %s: %v", p.bin, err)
 	}
 	done := make(chan struct{})
 	go func() {

@@ -241,9 +241,8 @@ func service(name string, backends ...*backend) serviceObjects {
 	return objs
 }
 
-// snapshot gathers a Gateway and loose objects (*HTTPRoute, *GRPCRoute, serviceObjects,
-// *Secret) the way
-// the controller reads them from its caches.
+// snapshot gathers a Gateway and loose objects (routes of every kind, serviceObjects, *Secret)
+// the way the controller reads them from its caches.
 func snapshot(gw *gatewayv1.Gateway, objs ...any) *translate.Snapshot {
 	s := &translate.Snapshot{
 		Class: &gatewayv1.GatewayClass{
@@ -265,6 +264,12 @@ func snapshot(gw *gatewayv1.Gateway, objs ...any) *translate.Snapshot {
 			s.HTTPRoutes = append(s.HTTPRoutes, v)
 		case *gatewayv1.GRPCRoute:
 			s.GRPCRoutes = append(s.GRPCRoutes, v)
+		case *gatewayv1.TLSRoute:
+			s.TLSRoutes = append(s.TLSRoutes, v)
+		case *gatewayv1.TCPRoute:
+			s.TCPRoutes = append(s.TCPRoutes, v)
+		case *gatewayv1.UDPRoute:
+			s.UDPRoutes = append(s.UDPRoutes, v)
 		case serviceObjects:
 			nn := types.NamespacedName{Namespace: v.service.Namespace, Name: v.service.Name}
 			s.Services[nn] = v.service

@@ -252,6 +252,12 @@ func Snapshot(gw *gatewayv1.Gateway, objs ...any) *translate.Snapshot {
 			s.HTTPRoutes = append(s.HTTPRoutes, v)
 		case *gatewayv1.GRPCRoute:
 			s.GRPCRoutes = append(s.GRPCRoutes, v)
+		case *gatewayv1.TLSRoute:
+			s.TLSRoutes = append(s.TLSRoutes, v)
+		case *gatewayv1.TCPRoute:
+			s.TCPRoutes = append(s.TCPRoutes, v)
+		case *gatewayv1.UDPRoute:
+			s.UDPRoutes = append(s.UDPRoutes, v)
 		case *corev1.Service:
 			s.Services[types.NamespacedName{Namespace: v.Namespace, Name: v.Name}] = v
 		case *discoveryv1.EndpointSlice:
