@@ -104,7 +104,7 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 	t.Cleanup(cancel)
 	f.ctx = ctx
 	served := informers.ServedKinds{informers.KindGatewayClass: true, informers.KindGateway: true, informers.KindHTTPRoute: true,
-		informers.KindGRPCRoute: true, informers.KindReferenceGrant: true}
+		informers.KindGRPCRoute: true, informers.KindReferenceGrant: true, informers.KindBackendTLSPolicy: true}
 	inf, err := informers.New(f.kube, f.gateway, served, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -388,7 +388,7 @@ func TestSyncGatewayClass(t *testing.T) {
 	if gc.Name != "kengine" || !meta.IsStatusConditionTrue(gc.Status.Conditions, "Accepted") {
 		t.Errorf("class status = %+v", gc.Status)
 	}
-	if len(gc.Status.SupportedFeatures) != len(SupportedFeatures) || gc.Status.SupportedFeatures[0].Name != "GRPCRoute" {
+	if len(gc.Status.SupportedFeatures) != len(SupportedFeatures) || gc.Status.SupportedFeatures[0].Name != "BackendTLSPolicy" {
 		t.Errorf("supportedFeatures = %+v", gc.Status.SupportedFeatures)
 	}
 }

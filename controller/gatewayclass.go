@@ -52,6 +52,7 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportGatewayInfrastructure,
 	features.SupportGRPCRoute,
 	features.SupportGRPCRouteNamedRouteRule,
+	features.SupportBackendTLSPolicy,
 }
 
 // featureKinds are the optional kinds some features need: a feature is offered only where the
@@ -61,6 +62,7 @@ var featureKinds = map[features.FeatureName]string{
 	features.SupportReferenceGrant:          informers.KindReferenceGrant,
 	features.SupportGRPCRoute:               informers.KindGRPCRoute,
 	features.SupportGRPCRouteNamedRouteRule: informers.KindGRPCRoute,
+	features.SupportBackendTLSPolicy:        informers.KindBackendTLSPolicy,
 }
 
 // supportedFeatures lists the implemented features the cluster lets us offer (featureKinds).

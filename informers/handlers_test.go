@@ -71,7 +71,7 @@ func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e.ctx = ctx
-	inf, err := New(e.kube, e.gw, ServedKinds{KindGatewayClass: true, KindGateway: true, KindHTTPRoute: true, KindGRPCRoute: true, KindReferenceGrant: true}, 0)
+	inf, err := New(e.kube, e.gw, ServedKinds{KindGatewayClass: true, KindGateway: true, KindHTTPRoute: true, KindGRPCRoute: true, KindReferenceGrant: true, KindBackendTLSPolicy: true}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
