@@ -93,6 +93,8 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 			resource = "grpcroutes"
 		case *gatewayv1.ReferenceGrant:
 			resource = "referencegrants"
+		case *gatewayv1.BackendTLSPolicy:
+			resource = "backendtlspolicies"
 		default:
 			t.Fatalf("unsupported object %T", o)
 		}

@@ -53,6 +53,8 @@ type tlsPolicy struct {
 	conflicted string
 	// used is true once a backend of this Gateway's routes is a Service the policy targets.
 	used bool
+	// missingSection names a targeted port that the Service does not have.
+	missingSection string
 }
 
 // backendTLSPolicies evaluates every policy of the snapshot and picks, for every target, the
@@ -79,9 +81,13 @@ func newBackendTLSPolicies(s *Snapshot) *backendTLSPolicies {
 			key := tlsPolicyKey{service: svc, section: ""}
 			if ref.SectionName != nil {
 				key.section = string(*ref.SectionName)
+				if svcObj, ok := s.Services[svc]; ok && !hasPortNamed(svcObj, key.section) && tp.missingSection == "" {
+					tp.missingSection = fmt.Sprintf("Service %s has no port named %q", svc, status.Truncate(key.section))
+				}
 			}
 			if first, ok := ps.byKey[key]; ok {
-				if tp.conflicted == "" {
+				// A policy listing one target twice does not conflict with itself.
+				if first != tp && tp.conflicted == "" {
 					tp.conflicted = first.p.Namespace + "/" + first.p.Name
 				}
 			} else {
@@ -93,6 +99,16 @@ func newBackendTLSPolicies(s *Snapshot) *backendTLSPolicies {
 		}
 	}
 	return ps
+}
+
+// hasPortNamed reports whether a Service has a port of that name (a policy's sectionName).
+func hasPortNamed(svc *corev1.Service, name string) bool {
+	for _, p := range svc.Spec.Ports {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // policyPrecedes orders policies by precedence on a shared target: older first, then by
@@ -286,6 +302,9 @@ func (ps *backendTLSPolicies) policyResults(gw *gatewayv1.Gateway, controllerNam
 		pr := status.PolicyResult{Policy: tp.p}
 		if tp.used {
 			accepted := tp.accepted
+			if tp.missingSection != "" && accepted.Status == metav1.ConditionTrue {
+				accepted = status.Condition(gatewayv1.PolicyConditionAccepted, false, gatewayv1.PolicyReasonTargetNotFound, tp.missingSection, tp.p.Generation)
+			}
 			if tp.conflicted != "" {
 				accepted = status.Condition(gatewayv1.PolicyConditionAccepted, false, gatewayv1.PolicyReasonConflicted,
 					fmt.Sprintf("BackendTLSPolicy %s targets the same Service and section and takes precedence (older, or first by name)", tp.conflicted), tp.p.Generation)

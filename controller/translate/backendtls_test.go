@@ -169,3 +169,36 @@ func TestBackendTLSPolicyPrecedence(t *testing.T) {
 		})
 	}
 }
+
+// A policy that lists its target twice is not in conflict with itself.
+func TestBackendTLSPolicyDuplicateTargetIsNoConflict(t *testing.T) {
+	gw := testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""))
+	route := testobj.Route("infra", "r", testobj.Parent("", "gw", ""), testobj.Rule(nil, nil, testobj.Backend("", "target", 443, 1)))
+	svc, slice := testobj.Service("infra", "target", 443, 8443, "10.0.0.5")
+	p := tlsPolicy("p", "target", "backend.example.com", func(p *gatewayv1.BackendTLSPolicy) {
+		p.Spec.TargetRefs = append(p.Spec.TargetRefs, p.Spec.TargetRefs[0])
+	})
+	tr := translate.Translate(testobj.Snapshot(gw, route, svc, slice, p, caConfigMap(caPEM(t))), translate.Options{ControllerName: testobj.ControllerName})
+	c := meta.FindStatusCondition(tr.Status.Policies[0].Ancestors[0].Conditions, string(gatewayv1.PolicyConditionAccepted))
+	if c.Reason != "Accepted" {
+		t.Errorf("Accepted = %s (%s)", c.Reason, c.Message)
+	}
+}
+
+// A sectionName that names no port of the Service is TargetNotFound and applies to nothing.
+func TestBackendTLSPolicyMissingSection(t *testing.T) {
+	gw := testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""))
+	route := testobj.Route("infra", "r", testobj.Parent("", "gw", ""), testobj.Rule(nil, nil, testobj.Backend("", "target", 443, 1)))
+	svc, slice := testobj.Service("infra", "target", 443, 8443, "10.0.0.5")
+	p := tlsPolicy("p", "target", "backend.example.com", func(p *gatewayv1.BackendTLSPolicy) {
+		p.Spec.TargetRefs[0].SectionName = ptr.To(gatewayv1.SectionName("no-such-port"))
+	})
+	tr := translate.Translate(testobj.Snapshot(gw, route, svc, slice, p, caConfigMap(caPEM(t))), translate.Options{ControllerName: testobj.ControllerName})
+	c := meta.FindStatusCondition(tr.Status.Policies[0].Ancestors[0].Conditions, string(gatewayv1.PolicyConditionAccepted))
+	if c.Reason != string(gatewayv1.PolicyReasonTargetNotFound) {
+		t.Errorf("Accepted = %s (%s), want TargetNotFound", c.Reason, c.Message)
+	}
+	if b := tr.Gateway.HTTP[0].Listeners[0].VirtualHosts[0].Routes[0].Backends[0]; b.TLS != nil {
+		t.Errorf("backend = %+v, want no TLS from a policy for another port", b)
+	}
+}
