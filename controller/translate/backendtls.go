@@ -19,9 +19,6 @@ import (
 	"github.com/khulnasoft/gateway/controller/status"
 )
 
-// KindBackendTLSPolicy is the Gateway API kind of backend TLS policies.
-const KindBackendTLSPolicy = "BackendTLSPolicy"
-
 // caCertificateKey is the key of the PEM bundle in a CA ConfigMap (BackendTLSPolicy spec).
 const caCertificateKey = "ca.crt"
 
