@@ -99,6 +99,8 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 			resource = "udproutes"
 		case *gatewayv1.ReferenceGrant:
 			resource = "referencegrants"
+		case *gatewayv1.BackendTLSPolicy:
+			resource = "backendtlspolicies"
 		default:
 			t.Fatalf("unsupported object %T", o)
 		}
@@ -111,7 +113,7 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 	f.ctx = ctx
 	served := informers.ServedKinds{informers.KindGatewayClass: true, informers.KindGateway: true, informers.KindHTTPRoute: true,
 		informers.KindGRPCRoute: true, informers.KindTLSRoute: true, informers.KindTCPRoute: true, informers.KindUDPRoute: true,
-		informers.KindReferenceGrant: true}
+		informers.KindReferenceGrant: true, informers.KindBackendTLSPolicy: true}
 	inf, err := informers.New(f.kube, f.gateway, served, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -395,7 +397,7 @@ func TestSyncGatewayClass(t *testing.T) {
 	if gc.Name != "kengine" || !meta.IsStatusConditionTrue(gc.Status.Conditions, "Accepted") {
 		t.Errorf("class status = %+v", gc.Status)
 	}
-	if len(gc.Status.SupportedFeatures) != len(SupportedFeatures) || gc.Status.SupportedFeatures[0].Name != "GRPCRoute" {
+	if len(gc.Status.SupportedFeatures) != len(SupportedFeatures) || gc.Status.SupportedFeatures[0].Name != "BackendTLSPolicy" {
 		t.Errorf("supportedFeatures = %+v", gc.Status.SupportedFeatures)
 	}
 }

@@ -57,6 +57,7 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportTLSRouteModeMixed,
 	features.SupportTCPRoute,
 	features.SupportUDPRoute,
+	features.SupportBackendTLSPolicy,
 }
 
 // featureKinds are the optional kinds some features need: a feature is offered only where the
@@ -71,6 +72,7 @@ var featureKinds = map[features.FeatureName]string{
 	features.SupportTLSRouteModeMixed:       informers.KindTLSRoute,
 	features.SupportTCPRoute:                informers.KindTCPRoute,
 	features.SupportUDPRoute:                informers.KindUDPRoute,
+	features.SupportBackendTLSPolicy:        informers.KindBackendTLSPolicy,
 }
 
 // supportedFeatures lists the implemented features the cluster lets us offer (featureKinds).

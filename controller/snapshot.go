@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -28,6 +29,7 @@ func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.Gateway
 		Secrets:        map[types.NamespacedName]*corev1.Secret{},
 		Namespaces:     map[string]*corev1.Namespace{},
 		ExternalNames:  map[string]translate.ResolvedName{},
+		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
 	}
 	for _, ep := range dp.endpoints {
 		s.ProxyAddresses = append(s.ProxyAddresses, ep.Address)
@@ -96,6 +98,9 @@ func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.Gateway
 			s.EndpointSlices[nn] = slices
 		}
 	}
+	if err := c.snapshotBackendTLS(s, key, routes); err != nil {
+		return nil, err
+	}
 	nss, err := inf.Namespaces.List(labels.Everything())
 	if err != nil {
 		return nil, err
@@ -120,4 +125,34 @@ func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.Gateway
 		})
 	}
 	return s, nil
+}
+
+// snapshotBackendTLS adds the BackendTLSPolicies that target the routes' backend Services or
+// list the Gateway as an ancestor, and the ConfigMaps they take CA certificates from.
+func (c *Controller) snapshotBackendTLS(s *translate.Snapshot, gw types.NamespacedName, routes []metav1.Object) error {
+	var services []types.NamespacedName
+	for _, r := range routes {
+		services = append(services, informers.RouteBackendServices(r)...)
+	}
+	policies, err := c.informers.BackendTLSPoliciesFor(gw, services)
+	if err != nil {
+		return err
+	}
+	s.BackendTLSPolicies = policies
+	for _, p := range policies {
+		for _, nn := range informers.PolicyCAConfigMaps(p) {
+			if _, seen := s.ConfigMaps[nn]; seen {
+				continue
+			}
+			cm, err := c.informers.ConfigMaps.ConfigMaps(nn.Namespace).Get(nn.Name)
+			if apierrors.IsNotFound(err) {
+				continue // reported as InvalidCACertificateRef
+			}
+			if err != nil {
+				return err
+			}
+			s.ConfigMaps[nn] = cm
+		}
+	}
+	return nil
 }

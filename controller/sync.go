@@ -321,5 +321,16 @@ func (c *Controller) clearRouteParents(ctx context.Context, key types.Namespaced
 	if err != nil {
 		return err
 	}
-	return c.status.ClearRoutes(ctx, key.Namespace, key.Name, objs)
+	err = c.status.ClearRoutes(ctx, key.Namespace, key.Name, objs)
+	// Policies that still list the Gateway as an ancestor lose that entry too.
+	policies, perr := c.informers.BackendTLSPoliciesFor(key, nil)
+	if perr != nil {
+		return errors.Join(err, perr)
+	}
+	for _, p := range policies {
+		if werr := c.status.WritePolicy(ctx, key.Namespace, key.Name, status.PolicyResult{Policy: p}); werr != nil {
+			err = errors.Join(err, werr)
+		}
+	}
+	return err
 }

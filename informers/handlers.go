@@ -53,6 +53,10 @@ func (i *Informers) AddEventHandlers(q Enqueuer) error {
 	if i.Served.Has(KindReferenceGrant) {
 		regs = append(regs, registration{v1.ReferenceGrants().Informer(), m.onReferenceGrant})
 	}
+	if i.Served.Has(KindBackendTLSPolicy) {
+		regs = append(regs, registration{v1.BackendTLSPolicies().Informer(), m.onBackendTLSPolicy},
+			registration{i.kubeFactory.Core().V1().ConfigMaps().Informer(), m.onCAConfigMap})
+	}
 	for _, r := range regs {
 		if _, err := r.inf.AddEventHandler(handlerFor(r.fn)); err != nil {
 			return err

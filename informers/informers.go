@@ -37,6 +37,8 @@ type Informers struct {
 	TCPRoutes       gatewaylisters.TCPRouteLister
 	UDPRoutes       gatewaylisters.UDPRouteLister
 	ReferenceGrants gatewaylisters.ReferenceGrantLister
+	// BackendTLSPolicies is nil when the cluster does not serve BackendTLSPolicy.
+	BackendTLSPolicies gatewaylisters.BackendTLSPolicyLister
 
 	Services       corelisters.ServiceLister
 	EndpointSlices discoverylisters.EndpointSliceLister
@@ -53,6 +55,8 @@ type Informers struct {
 	udpRouteIndexer       cache.Indexer
 	serviceIndexer        cache.Indexer
 	referenceGrantIndexer cache.Indexer
+	// backendTLSPolicyIndexer is nil when the cluster does not serve BackendTLSPolicy.
+	backendTLSPolicyIndexer cache.Indexer
 }
 
 // New creates informers for the core kinds and the served Gateway API kinds and registers the
@@ -142,6 +146,15 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, served ServedKin
 		i.ReferenceGrants = grants.Lister()
 		i.referenceGrantIndexer = grants.Informer().GetIndexer()
 		i.all = append(i.all, grants.Informer())
+	}
+	if served.Has(KindBackendTLSPolicy) {
+		policies := gwv1.BackendTLSPolicies()
+		if err := policies.Informer().AddIndexers(backendTLSPolicyIndexers); err != nil {
+			return nil, err
+		}
+		i.BackendTLSPolicies = policies.Lister()
+		i.backendTLSPolicyIndexer = policies.Informer().GetIndexer()
+		i.all = append(i.all, policies.Informer())
 	}
 	return i, nil
 }

@@ -13,6 +13,9 @@ type Result struct {
 	// Routes holds, for every route that names the Gateway, the Gateway's entries in its
 	// status.parents (none when the route left the Gateway, so that stale entries go).
 	Routes []RouteResult
+	// Policies holds, for every BackendTLSPolicy that targets a backend of the Gateway's routes
+	// or still lists the Gateway as an ancestor, the Gateway's entries in its status.ancestors.
+	Policies []PolicyResult
 }
 
 // GatewayResult is a Gateway's status before the push.

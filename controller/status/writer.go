@@ -96,6 +96,11 @@ func (w *Writer) Write(ctx context.Context, gw *gatewayv1.Gateway, res *Result, 
 			errs = append(errs, err)
 		}
 	}
+	for _, pr := range res.Policies {
+		if err := w.WritePolicy(ctx, gw.Namespace, gw.Name, pr); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 

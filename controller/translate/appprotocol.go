@@ -19,8 +19,8 @@ const (
 	appProtocolWSS = "kubernetes.io/wss"
 )
 
-// errBackendTLS is why a backend that speaks TLS cannot be reached yet.
-var errBackendTLS = errors.New("it needs TLS to the backend, which takes a BackendTLSPolicy, and this controller does not implement BackendTLSPolicy yet")
+// errBackendTLS is why a backend that speaks TLS cannot be reached without a policy.
+var errBackendTLS = errors.New("it needs TLS to the backend, and no BackendTLSPolicy targets this Service port")
 
 // backendProtocol is how an HTTPRoute speaks to a Service port, from its appProtocol
 // (GEP-1911): none or "http" is HTTP/1.1, which also carries WebSocket upgrades, as

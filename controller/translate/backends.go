@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -74,12 +75,28 @@ func (t *translator) resolveBackend(from route, ref gatewayv1.BackendRef) (ir.Ba
 		b.Failure = 500
 		return b, gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s has no %s port %d", nn, transport, *ref.Port)
 	}
+	policy := t.tls.forBackend(svc, port)
 	proto, err := backendProtocol(from.kind(), port)
+	if err == nil && policy != nil && proto == ir.H2C {
+		err = fmt.Errorf("appProtocol %s is HTTP/2 without TLS, and BackendTLSPolicy %s/%s asks for TLS", appProtocolH2C, policy.p.Namespace, policy.p.Name)
+	}
+	if errors.Is(err, errBackendTLS) && policy != nil {
+		// The port speaks TLS and a policy says how: HTTP/1.1 (or HTTP/2 by ALPN) over it.
+		proto, err = ir.HTTP1, nil
+	}
 	if err != nil {
 		b.Failure = 500
 		return b, gatewayv1.RouteReasonUnsupportedProtocol, fmt.Sprintf("Service %s port %d: %v", nn, port.Port, err)
 	}
 	b.Protocol = proto
+	if policy != nil {
+		if policy.tls == nil {
+			// The policy's status says why; its backend is never reached without it.
+			b.Failure = 500
+			return b, "", ""
+		}
+		b.TLS = policy.tls
+	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		// The name is resolved by the controller and the addresses are pinned: left to
 		// Kengine, DNS could answer with an address the check below never saw.

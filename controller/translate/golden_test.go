@@ -60,6 +60,13 @@ type goldenStatus struct {
 		Served     map[gatewayv1.SectionName]bool `json:"served"`
 	} `json:"gateway"`
 	Routes []goldenRouteStatus `json:"routes"`
+	// Policies appear only in cases with BackendTLSPolicies.
+	Policies []goldenPolicyStatus `json:"policies,omitempty"`
+}
+
+type goldenPolicyStatus struct {
+	Policy    string                           `json:"policy"`
+	Ancestors []gatewayv1.PolicyAncestorStatus `json:"ancestors"`
 }
 
 type goldenRouteStatus struct {
@@ -92,6 +99,9 @@ func TestGolden(t *testing.T) {
 			st.Gateway.Served = res.Status.Gateway.Served
 			for _, r := range res.Status.Routes {
 				st.Routes = append(st.Routes, goldenRouteStatus{Route: r.Route.GetNamespace() + "/" + r.Route.GetName(), Parents: r.Parents})
+			}
+			for _, p := range res.Status.Policies {
+				st.Policies = append(st.Policies, goldenPolicyStatus{Policy: p.Policy.Namespace + "/" + p.Policy.Name, Ancestors: p.Ancestors})
 			}
 			statusYAML, err := yaml.Marshal(st)
 			if err != nil {
@@ -133,6 +143,7 @@ func loadGoldenCase(t *testing.T, dir string) (*translate.Snapshot, translate.Op
 		EndpointSlices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
 		Secrets:        map[types.NamespacedName]*corev1.Secret{},
 		Namespaces:     map[string]*corev1.Namespace{},
+		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
 	}
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for {
@@ -206,6 +217,14 @@ func loadGoldenCase(t *testing.T, dir string) (*translate.Snapshot, translate.Op
 			v := &gatewayv1.ReferenceGrant{}
 			decode(v)
 			s.ReferenceGrants = append(s.ReferenceGrants, v)
+		case "BackendTLSPolicy":
+			v := &gatewayv1.BackendTLSPolicy{}
+			decode(v)
+			s.BackendTLSPolicies = append(s.BackendTLSPolicies, v)
+		case "ConfigMap":
+			v := &corev1.ConfigMap{}
+			decode(v)
+			s.ConfigMaps[types.NamespacedName{Namespace: v.Namespace, Name: v.Name}] = v
 		default:
 			t.Fatalf("in.yaml: unexpected kind %q", meta.Kind)
 		}

@@ -43,6 +43,11 @@ type Snapshot struct {
 	// ProxyAddresses are the IP addresses of the Gateway's own Kengine pods, which no route
 	// may use as a backend.
 	ProxyAddresses []string
+	// BackendTLSPolicies target the route backends' Services or still list the Gateway as
+	// an ancestor (to clean stale entries).
+	BackendTLSPolicies []*gatewayv1.BackendTLSPolicy
+	// ConfigMaps by namespace/name: the CA certificates the BackendTLSPolicies reference.
+	ConfigMaps map[types.NamespacedName]*corev1.ConfigMap
 	// ExternalNames holds, by name, what the ExternalName backends of the routes resolved to.
 	// Names are resolved only when the GatewayClass allows ExternalName backends.
 	ExternalNames map[string]ResolvedName
@@ -162,6 +167,7 @@ type translator struct {
 	policy backendAddressPolicy
 	out    *ir.Gateway
 	res    *status.Result
+	tls    *backendTLSPolicies
 }
 
 // Translate turns a snapshot into a model and status. It never fails: whatever is invalid is
@@ -175,6 +181,7 @@ func Translate(s *Snapshot, opts Options) *Result {
 		policy: newBackendAddressPolicy(s.ProxyAddresses, opts.AllowLoopbackBackends),
 		out:    result.Gateway,
 		res:    &result.Status,
+		tls:    newBackendTLSPolicies(s),
 	}
 	listeners := t.listeners()
 	t.gatewayAccepted(listeners)
@@ -185,6 +192,7 @@ func Translate(s *Snapshot, opts Options) *Result {
 	t.attachRoutes(routes, listeners)
 	t.buildServers(listeners)
 	t.buildStreamServers(listeners)
+	t.res.Policies = t.tls.policyResults(gw, opts.ControllerName)
 	t.res.Gateway.Served = make(map[gatewayv1.SectionName]bool, len(listeners))
 	for _, l := range listeners {
 		t.res.Gateway.Served[l.spec.Name] = l.served

@@ -124,7 +124,54 @@ func TestHostileTenant(t *testing.T) {
 		t.Fatalf("creating GRPCRoute: %v", err)
 	}
 
+	// BackendTLSPolicies on the attacker's own Services that Kengine cannot honour: a CA bundle
+	// too big to parse on every pod, and subject alternative names it cannot check. Their
+	// backends answer 500 and are never dialled, with or without TLS.
+	tlsAttacks := map[string]func(*gatewayv1.BackendTLSPolicy){
+		"huge-ca": func(p *gatewayv1.BackendTLSPolicy) {
+			p.Spec.Validation.CACertificateRefs = []gatewayv1.LocalObjectReference{{Kind: "ConfigMap", Name: "huge-ca"}}
+		},
+		"san": func(p *gatewayv1.BackendTLSPolicy) {
+			p.Spec.Validation.WellKnownCACertificates = ptr.To(gatewayv1.WellKnownCACertificatesSystem)
+			p.Spec.Validation.SubjectAltNames = []gatewayv1.SubjectAltName{{Type: gatewayv1.URISubjectAltNameType, URI: "spiffe://attacker/x"}}
+		},
+	}
+	hugeCA := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: attacker, Name: "huge-ca"},
+		Data: map[string]string{"ca.crt": "-----BEGIN CERTIFICATE-----\n" + strings.Repeat("QUFB\n", 80_000) + "-----END CERTIFICATE-----\n"}}
+	if _, err := kube.CoreV1().ConfigMaps(attacker).Create(ctx, hugeCA, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, attack := range tlsAttacks {
+		target := "tls-" + name
+		selectorless(t, attacker, target, "10.244.255.250", 8080, 8443)
+		p := &gatewayv1.BackendTLSPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: attacker, Name: name}}
+		p.Spec.TargetRefs = []gatewayv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gatewayv1.LocalPolicyTargetReference{Kind: "Service", Name: gatewayv1.ObjectName(target)}}}
+		p.Spec.Validation.Hostname = "backend.attacker.example"
+		attack(p)
+		if _, err := gwc.GatewayV1().BackendTLSPolicies(attacker).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating BackendTLSPolicy %s: %v", name, err)
+		}
+		createRoute(t, sharedParent(newRoute(attacker, target, "shared", []string{target + ".attacker.example"}, target)))
+	}
+
 	// Every attack is refused in its own status.
+	for name, reason := range map[string]gatewayv1.PolicyConditionReason{"huge-ca": gatewayv1.BackendTLSPolicyReasonNoValidCACertificate, "san": gatewayv1.PolicyReasonInvalid} {
+		eventually(t, waitLong, fmt.Sprintf("BackendTLSPolicy %s Accepted=False (%s) for the shared Gateway", name, reason), func() error {
+			p, err := gwc.GatewayV1().BackendTLSPolicies(attacker).Get(context.Background(), name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if len(p.Status.Ancestors) != 1 || p.Status.Ancestors[0].AncestorRef.Name != "shared" {
+				return fmt.Errorf("ancestors %+v", p.Status.Ancestors)
+			}
+			c := meta.FindStatusCondition(p.Status.Ancestors[0].Conditions, string(gatewayv1.PolicyConditionAccepted))
+			if c == nil || c.Status != metav1.ConditionFalse || c.Reason != string(reason) {
+				return fmt.Errorf("%s", conditionString(c))
+			}
+			return nil
+		})
+		expectStatus(t, addr, "tls-"+name+".attacker.example", "/", http.StatusInternalServerError)
+	}
 	eventually(t, waitLong, "GRPCRoute grpc-costly PartiallyInvalid=True (UnsupportedValue)", func() error {
 		r, err := gwc.GatewayV1().GRPCRoutes(attacker).Get(context.Background(), "grpc-costly", metav1.GetOptions{})
 		if err != nil {

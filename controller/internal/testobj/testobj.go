@@ -245,6 +245,7 @@ func Snapshot(gw *gatewayv1.Gateway, objs ...any) *translate.Snapshot {
 		EndpointSlices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
 		Secrets:        map[types.NamespacedName]*corev1.Secret{},
 		Namespaces:     map[string]*corev1.Namespace{},
+		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
 	}
 	for _, o := range objs {
 		switch v := o.(type) {
@@ -269,6 +270,10 @@ func Snapshot(gw *gatewayv1.Gateway, objs ...any) *translate.Snapshot {
 			s.Namespaces[v.Name] = v
 		case *gatewayv1.ReferenceGrant:
 			s.ReferenceGrants = append(s.ReferenceGrants, v)
+		case *gatewayv1.BackendTLSPolicy:
+			s.BackendTLSPolicies = append(s.BackendTLSPolicies, v)
+		case *corev1.ConfigMap:
+			s.ConfigMaps[types.NamespacedName{Namespace: v.Namespace, Name: v.Name}] = v
 		default:
 			panic("unknown object")
 		}

@@ -1,0 +1,86 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// maxPolicyAncestors is the most entries the API server accepts in status.ancestors.
+const maxPolicyAncestors = 16
+
+// PolicyResult is the status one Gateway owns in one BackendTLSPolicy.
+type PolicyResult struct {
+	// Policy is the policy as read from the cache.
+	Policy *gatewayv1.BackendTLSPolicy
+	// Ancestors are the entries for the Gateway; none when the Gateway no longer uses the
+	// policy, so that a stale entry goes.
+	Ancestors []gatewayv1.PolicyAncestorStatus
+}
+
+// WritePolicy replaces this controller's entries for one Gateway in a BackendTLSPolicy's
+// status.ancestors and keeps every other entry (other Gateways, other controllers). When the
+// list is full, a new entry is left out rather than another Gateway's removed.
+func (w *Writer) WritePolicy(ctx context.Context, gwNamespace, gwName string, pr PolicyResult) error {
+	p := pr.Policy
+	c := w.client.GatewayV1().BackendTLSPolicies(p.Namespace)
+	err := update(ctx, p, func(cur *gatewayv1.BackendTLSPolicy) (*gatewayv1.BackendTLSPolicy, bool) {
+		ancestors, changed := w.mergeAncestors(cur.Status.Ancestors, gwNamespace, gwName, pr.Ancestors)
+		if !changed {
+			return nil, false
+		}
+		upd := cur.DeepCopy()
+		upd.Status.Ancestors = ancestors
+		return upd, true
+	}, func(ctx context.Context, upd *gatewayv1.BackendTLSPolicy) error {
+		_, err := c.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		return err
+	}, func(ctx context.Context) (*gatewayv1.BackendTLSPolicy, error) {
+		return c.Get(ctx, p.Name, metav1.GetOptions{})
+	})
+	if err != nil {
+		return fmt.Errorf("writing status of BackendTLSPolicy %s/%s: %w", p.Namespace, p.Name, err)
+	}
+	return nil
+}
+
+// mergeAncestors returns existing with the entries this controller wrote for the Gateway
+// replaced by desired, and whether anything changed.
+func (w *Writer) mergeAncestors(existing []gatewayv1.PolicyAncestorStatus, gwNamespace, gwName string, desired []gatewayv1.PolicyAncestorStatus) ([]gatewayv1.PolicyAncestorStatus, bool) {
+	now := metav1.NewTime(w.now())
+	out := make([]gatewayv1.PolicyAncestorStatus, 0, len(existing)+len(desired))
+	var ours []gatewayv1.PolicyAncestorStatus
+	for _, a := range existing {
+		// An ancestorRef always carries its namespace; "" stands for nothing here.
+		if a.ControllerName == w.controllerName && ParentIsGateway(a.AncestorRef, "", gwNamespace, gwName) {
+			ours = append(ours, a)
+			continue
+		}
+		out = append(out, a)
+	}
+	changed := len(ours) != len(desired)
+	for _, d := range desired {
+		var old []metav1.Condition
+		found := false
+		for _, o := range ours {
+			if reflect.DeepEqual(o.AncestorRef, d.AncestorRef) {
+				old, found = o.Conditions, true
+				if len(o.Conditions) != len(d.Conditions) || conditionsChanged(o.Conditions, d.Conditions) {
+					changed = true
+				}
+			}
+		}
+		if !found {
+			changed = true
+		}
+		if len(out) >= maxPolicyAncestors {
+			continue
+		}
+		d.Conditions = withTransitionTimes(old, d.Conditions, now)
+		out = append(out, d)
+	}
+	return out, changed
+}
