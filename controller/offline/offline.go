@@ -24,6 +24,7 @@ import (
 	"github.com/khulnasoft/gateway/controller/render"
 	"github.com/khulnasoft/gateway/controller/status"
 	"github.com/khulnasoft/gateway/controller/translate"
+	"github.com/khulnasoft/gateway/informers"
 	"github.com/khulnasoft/gateway/kengine"
 )
 
@@ -33,9 +34,15 @@ type Objects struct {
 	Classes map[string]*gatewayv1.GatewayClass
 	// Gateways in the order they were read.
 	Gateways []*gatewayv1.Gateway
-	// HTTPRoutes and GRPCRoutes in the order they were read.
+	// Routes of every kind, in the order they were read.
 	HTTPRoutes []*gatewayv1.HTTPRoute
 	GRPCRoutes []*gatewayv1.GRPCRoute
+	TLSRoutes  []*gatewayv1.TLSRoute
+	TCPRoutes  []*gatewayv1.TCPRoute
+	UDPRoutes  []*gatewayv1.UDPRoute
+	// BackendTLSPolicies and the ConfigMaps (by namespace/name) their CA references name.
+	BackendTLSPolicies []*gatewayv1.BackendTLSPolicy
+	ConfigMaps         map[types.NamespacedName]*corev1.ConfigMap
 	// Services, EndpointSlices (by their Service), Secrets, Namespaces and ReferenceGrants.
 	Services        map[types.NamespacedName]*corev1.Service
 	EndpointSlices  map[types.NamespacedName][]*discoveryv1.EndpointSlice
@@ -101,6 +108,7 @@ func (o *Objects) init() {
 	o.EndpointSlices = map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
 	o.Secrets = map[types.NamespacedName]*corev1.Secret{}
 	o.Namespaces = map[string]*corev1.Namespace{}
+	o.ConfigMaps = map[types.NamespacedName]*corev1.ConfigMap{}
 	o.Skipped = map[string]int{}
 }
 
@@ -144,6 +152,36 @@ func (o *Objects) add(kind string, doc []byte, defaultNamespace string) error {
 			return err
 		}
 		o.GRPCRoutes = append(o.GRPCRoutes, v)
+	case "TLSRoute":
+		v := &gatewayv1.TLSRoute{}
+		if err := decode(v); err != nil {
+			return err
+		}
+		o.TLSRoutes = append(o.TLSRoutes, v)
+	case "TCPRoute":
+		v := &gatewayv1.TCPRoute{}
+		if err := decode(v); err != nil {
+			return err
+		}
+		o.TCPRoutes = append(o.TCPRoutes, v)
+	case "UDPRoute":
+		v := &gatewayv1.UDPRoute{}
+		if err := decode(v); err != nil {
+			return err
+		}
+		o.UDPRoutes = append(o.UDPRoutes, v)
+	case "BackendTLSPolicy":
+		v := &gatewayv1.BackendTLSPolicy{}
+		if err := decode(v); err != nil {
+			return err
+		}
+		o.BackendTLSPolicies = append(o.BackendTLSPolicies, v)
+	case "ConfigMap":
+		v := &corev1.ConfigMap{}
+		if err := decode(v); err != nil {
+			return err
+		}
+		o.ConfigMaps[nn(v)] = v
 	case "Service":
 		v := &corev1.Service{}
 		if err := decode(v); err != nil {
@@ -200,6 +238,7 @@ func (o *Objects) Snapshot(gw *gatewayv1.Gateway) *translate.Snapshot {
 		Secrets:         o.Secrets,
 		Namespaces:      o.Namespaces,
 		ReferenceGrants: o.ReferenceGrants,
+		ConfigMaps:      o.ConfigMaps,
 		ExternalNames:   map[string]translate.ResolvedName{},
 	}
 	names := func(m metav1.Object, refs []gatewayv1.ParentReference) bool {
@@ -218,6 +257,37 @@ func (o *Objects) Snapshot(gw *gatewayv1.Gateway) *translate.Snapshot {
 	for _, r := range o.GRPCRoutes {
 		if names(r, r.Spec.ParentRefs) {
 			s.GRPCRoutes = append(s.GRPCRoutes, r)
+		}
+	}
+	for _, r := range o.TLSRoutes {
+		if names(r, r.Spec.ParentRefs) {
+			s.TLSRoutes = append(s.TLSRoutes, r)
+		}
+	}
+	for _, r := range o.TCPRoutes {
+		if names(r, r.Spec.ParentRefs) {
+			s.TCPRoutes = append(s.TCPRoutes, r)
+		}
+	}
+	for _, r := range o.UDPRoutes {
+		if names(r, r.Spec.ParentRefs) {
+			s.UDPRoutes = append(s.UDPRoutes, r)
+		}
+	}
+	// The policies that target a Service the Gateway's routes use, as the controller's
+	// snapshot holds them.
+	used := map[types.NamespacedName]bool{}
+	for _, r := range s.Routes() {
+		for _, svc := range informers.RouteBackendServices(r) {
+			used[svc] = true
+		}
+	}
+	for _, p := range o.BackendTLSPolicies {
+		for _, ref := range p.Spec.TargetRefs {
+			if ref.Group == "" && ref.Kind == "Service" && used[types.NamespacedName{Namespace: p.Namespace, Name: string(ref.Name)}] {
+				s.BackendTLSPolicies = append(s.BackendTLSPolicies, p)
+				break
+			}
 		}
 	}
 	return s
@@ -245,6 +315,16 @@ type Status struct {
 	Listeners []gatewayv1.ListenerStatus `json:"listeners"`
 	// Routes are the parent entries each route would get for this Gateway.
 	Routes []RouteStatus `json:"routes,omitempty"`
+	// Policies are the ancestor entries each BackendTLSPolicy would get for this Gateway.
+	Policies []PolicyStatus `json:"policies,omitempty"`
+}
+
+// PolicyStatus is one policy's ancestor entries for the Gateway.
+type PolicyStatus struct {
+	// Policy is "BackendTLSPolicy namespace/name".
+	Policy string `json:"policy"`
+	// Ancestors are the entries.
+	Ancestors []gatewayv1.PolicyAncestorStatus `json:"ancestors"`
 }
 
 // RouteStatus is one route's parent entries for the Gateway.
@@ -278,6 +358,12 @@ func Translate(o *Objects, controllerName string, opts render.Options) []Result 
 			r.Status.Routes = append(r.Status.Routes, RouteStatus{
 				Route:   kind + " " + rr.Route.GetNamespace() + "/" + rr.Route.GetName(),
 				Parents: rr.Parents,
+			})
+		}
+		for _, pr := range res.Status.Policies {
+			r.Status.Policies = append(r.Status.Policies, PolicyStatus{
+				Policy:    "BackendTLSPolicy " + pr.Policy.Namespace + "/" + pr.Policy.Name,
+				Ancestors: pr.Ancestors,
 			})
 		}
 		cfg, err := render.Config(res.Gateway, opts)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/khulnasoft/gateway/controller/render"
@@ -95,5 +96,54 @@ items:
 	}
 	if len(objs.HTTPRoutes) != 1 || len(objs.Services) != 1 {
 		t.Errorf("loaded %d routes and %d Services from the List, want 1 and 1", len(objs.HTTPRoutes), len(objs.Services))
+	}
+}
+
+// Every kind the controller translates is read: TLS, TCP and UDP routes reach their Gateway's
+// snapshot, and a BackendTLSPolicy with its CA ConfigMap reaches the snapshot of the Gateway
+// whose route uses the targeted Service.
+func TestLoadEveryKind(t *testing.T) {
+	in := `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {namespace: infra, name: gw}
+spec: {gatewayClassName: kengine, listeners: [{name: tcp, protocol: TCP, port: 9000}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TCPRoute
+metadata: {namespace: infra, name: tcp}
+spec: {parentRefs: [{name: gw}], rules: [{backendRefs: [{name: db, port: 5432}]}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: UDPRoute
+metadata: {namespace: infra, name: udp}
+spec: {parentRefs: [{name: other}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {namespace: infra, name: tls}
+spec: {parentRefs: [{name: gw}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {namespace: infra, name: db-tls}
+spec:
+  targetRefs: [{group: "", kind: Service, name: db}]
+  validation: {hostname: db.example.com, caCertificateRefs: [{group: "", kind: ConfigMap, name: db-ca}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {namespace: infra, name: db-ca}
+data: {ca.crt: "not a certificate"}
+`
+	objs := &Objects{}
+	if err := objs.Load(strings.NewReader(in), "default"); err != nil {
+		t.Fatal(err)
+	}
+	s := objs.Snapshot(objs.Gateways[0])
+	if len(s.TCPRoutes) != 1 || len(s.TLSRoutes) != 1 || len(s.UDPRoutes) != 0 {
+		t.Errorf("snapshot routes: %d TCP, %d TLS, %d UDP; want 1, 1 and 0 (the UDPRoute names another Gateway)", len(s.TCPRoutes), len(s.TLSRoutes), len(s.UDPRoutes))
+	}
+	if len(s.BackendTLSPolicies) != 1 || s.ConfigMaps[types.NamespacedName{Namespace: "infra", Name: "db-ca"}] == nil {
+		t.Errorf("snapshot policies %d, ConfigMaps %v; want the policy and its CA ConfigMap", len(s.BackendTLSPolicies), s.ConfigMaps)
 	}
 }
