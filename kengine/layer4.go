@@ -124,6 +124,19 @@ type Layer4TLS struct {
 // Layer4HandlerName returns "tls".
 func (Layer4TLS) Layer4HandlerName() string { return "tls" }
 
+// Layer4Close closes the connection (caddy-l4's standard "close" handler). Unlike a TLS
+// handshake refused by policy, which answers with an alert, the client sees the connection
+// end, as for a port nobody serves.
+type Layer4Close struct {
+	// Module is the inline "handler": "close" member that names the module; it holds no value.
+	Module module[Layer4Close] `json:"handler"`
+}
+
+// Layer4HandlerName returns "close".
+func (Layer4Close) Layer4HandlerName() string { return "close" }
+
+func (Layer4Close) moduleName() string { return "close" }
+
 // Layer4Subroute groups layer4 routes into one handler.
 type Layer4Subroute struct {
 	// Module is the inline "handler": "subroute" member that names the module; it holds no value.

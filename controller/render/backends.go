@@ -90,11 +90,39 @@ func (r *renderer) backendHandler(backends []ir.Backend, headers *kengine.Revers
 	for i, a := range addrs {
 		ups[i] = kengine.Upstream{Dial: a}
 	}
+	if transport != nil && transport.TLS != nil {
+		headers = keepHostOverTLS(headers)
+	}
 	proxy := kengine.ReverseProxy{Transport: transport, Upstreams: ups, Headers: headers}
 	if len(ups) > 1 {
 		proxy.LoadBalancing = &kengine.LoadBalancing{SelectionPolicy: &kengine.SelectionPolicy{Policy: "weighted_round_robin", Weights: weights}}
 	}
 	return proxy, nil
+}
+
+// keepHostOverTLS makes the proxy send the request's own Host to a TLS backend, as the
+// Gateway API requires: Kengine's TLS transport otherwise replaces it with the upstream's
+// address. A Host set by a rewrite is kept.
+func keepHostOverTLS(h *kengine.ReverseProxyHeaders) *kengine.ReverseProxyHeaders {
+	if h != nil && h.Request != nil && len(h.Request.Set["Host"]) > 0 {
+		return h
+	}
+	out := &kengine.ReverseProxyHeaders{Request: &kengine.HeaderOps{}}
+	if h != nil {
+		*out = *h
+		if h.Request != nil {
+			req := *h.Request
+			out.Request = &req
+		} else {
+			out.Request = &kengine.HeaderOps{}
+		}
+	}
+	set := map[string][]string{"Host": {"{http.request.hostport}"}}
+	for k, v := range out.Request.Set {
+		set[k] = v
+	}
+	out.Request.Set = set
+	return out
 }
 
 // httpTransport renders how the reverse proxy speaks to a backend; nil is Kengine's default

@@ -175,7 +175,10 @@ func TestBackendHandler(t *testing.T) {
 		{
 			name:     "TLS with the system's authorities",
 			backends: []ir.Backend{{Weight: 1, Endpoints: []string{"10.0.0.1:443"}, TLS: &ir.BackendTLS{ServerName: "web.example.com"}}},
-			want:     `{"handler":"reverse_proxy","transport":{"protocol":"http","tls":{"server_name":"web.example.com"}},"upstreams":[{"dial":"10.0.0.1:443"}]}`,
+			// Kengine's TLS transport would send the upstream's address as Host; the request's
+			// own Host is kept.
+			want: `{"handler":"reverse_proxy","transport":{"protocol":"http","tls":{"server_name":"web.example.com"}},"upstreams":[{"dial":"10.0.0.1:443"}],` +
+				`"headers":{"request":{"set":{"Host":["{http.request.hostport}"]}}}}`,
 		},
 		{
 			name: "TLS with inline authorities, and a failing share reached without TLS",
@@ -185,7 +188,8 @@ func TestBackendHandler(t *testing.T) {
 			},
 			want: `{"handler":"reverse_proxy","transport":{"protocol":"http","tls":{"ca":{"provider":"inline","trusted_ca_certs":["` + ca + `"]},` +
 				`"server_name":"web.example.com","except_ports":["19082"]}},` +
-				`"load_balancing":{"selection_policy":{"policy":"weighted_round_robin","weights":[1,1]}},"upstreams":[{"dial":"10.0.0.1:443"},{"dial":"127.0.0.1:19082"}]}`,
+				`"load_balancing":{"selection_policy":{"policy":"weighted_round_robin","weights":[1,1]}},"upstreams":[{"dial":"10.0.0.1:443"},{"dial":"127.0.0.1:19082"}],` +
+				`"headers":{"request":{"set":{"Host":["{http.request.hostport}"]}}}}`,
 		},
 	}
 	for _, tt := range tests {

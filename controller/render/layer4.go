@@ -86,7 +86,8 @@ func moreSpecificWithin(host, pattern string) bool {
 // A layer4 route whose handlers all hand the connection on (or that has none) does not end
 // the routing: the next matching route runs too. So a route with no usable backend must not
 // be left without handlers, or its connections would reach a less specific route's backends;
-// it ends with a TLS handshake that its only policy drops, which closes the connection.
+// it closes the connection (caddy-l4's "close" handler), so the client sees it end rather than
+// a TLS alert, as for a name nobody serves.
 func (r *renderer) tlsServer(s *ir.TLSServer) *kengine.Layer4Server {
 	out := &kengine.Layer4Server{Listen: []string{r.listenAddress(s.Port)}}
 	for _, rt := range orderedTLSRoutes(s) {
@@ -100,7 +101,7 @@ func (r *renderer) tlsServer(s *ir.TLSServer) *kengine.Layer4Server {
 		r.keep(sourceError(rt.Source, err))
 		switch {
 		case !ok:
-			route.Handle = []kengine.Layer4Handler{kengine.Layer4TLS{ConnectionPolicies: []kengine.TLSConnectionPolicy{{Drop: true}}}}
+			route.Handle = []kengine.Layer4Handler{kengine.Layer4Close{}}
 		case rt.Terminate != nil:
 			p, err := connectionPolicy(rt.Terminate)
 			r.keep(sourceError(rt.Source, err))

@@ -37,13 +37,13 @@ func TestLayer4(t *testing.T) {
 				`{"handler":"proxy","upstreams":[{"dial":["10.0.0.1:8080"]}]}]}]}}}`,
 		},
 		{
-			name: "a TLS route without a usable backend drops the handshake instead of falling through",
+			name: "a TLS route without a usable backend closes the connection instead of falling through",
 			gw: ir.Gateway{TLS: []*ir.TLSServer{{Port: 8443, Routes: []*ir.TLSRoute{
 				{Source: tlsSrc, Hostname: "a.example.com", Backends: []ir.Backend{{Weight: 1, Failure: 503}}},
 				{Source: tlsSrc, Backends: []ir.Backend{{Weight: 1, Endpoints: []string{"10.0.0.9:443"}}}},
 			}}}},
 			want: `{"servers":{"gateway-tls-8443":{"listen":[":8443"],"routes":[` +
-				`{"match":[{"tls":{"sni":["a.example.com"]}}],"handle":[{"handler":"tls","connection_policies":[{"drop":true}]}]},` +
+				`{"match":[{"tls":{"sni":["a.example.com"]}}],"handle":[{"handler":"close"}]},` +
 				`{"match":[{"tls":{}}],"handle":[{"handler":"proxy","upstreams":[{"dial":["10.0.0.9:443"]}]}]}]}}}`,
 		},
 		{

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,6 +46,9 @@ type tlsBackend struct {
 
 const backendSNIHeader = "X-Backend-Sni"
 
+// backendHostHeader is the response header in which a TLS backend reports the Host it saw.
+const backendHostHeader = "X-Backend-Host"
+
 func startTLSBackend(t *testing.T, name string, cert tls.Certificate) *tlsBackend {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -56,6 +60,7 @@ func startTLSBackend(t *testing.T, name string, cert tls.Certificate) *tlsBacken
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			b.requests.Add(1)
 			w.Header().Set(backendSNIHeader, r.TLS.ServerName)
+			w.Header().Set(backendHostHeader, r.Host)
 			b.backend.ServeHTTP(w, r)
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -144,6 +149,11 @@ func TestBackendTLSPolicyVerifiesTheBackend(t *testing.T) {
 	expectReply(t, rep, http.StatusOK, "good")
 	if sni := rep.header.Get(backendSNIHeader); sni != "backend.example.com" {
 		t.Errorf("backend saw SNI %q, want backend.example.com", sni)
+	}
+	// The request's own Host reaches the backend, not the backend's address (which Kengine's
+	// TLS transport would send by default).
+	if host := rep.header.Get(backendHostHeader); host != "tls.example.com" && !strings.HasPrefix(host, "tls.example.com:") {
+		t.Errorf("backend saw Host %q, want the request's tls.example.com", host)
 	}
 	expectReply(t, h.send(port, request{host: "tls.example.com", path: "/wrong-ca"}), http.StatusBadGateway, "")
 	expectReply(t, h.send(port, request{host: "tls.example.com", path: "/wrong-host"}), http.StatusBadGateway, "")

@@ -77,8 +77,8 @@ func build(o options) (v1.Hash, error) {
 		return v1.Hash{}, err
 	}
 	img, err := mutate.Append(empty.Image, mutate.Addendum{
-		Layer:     layer,
-		History:   v1.History{Created: v1.Time{Time: o.created}, CreatedBy: "make images", Comment: "the static kengine-gateway binary"},
+		Layer:   layer,
+		History: v1.History{Created: v1.Time{Time: o.created}, CreatedBy: "make images", Comment: "the static kengine-gateway binary"},
 	})
 	if err != nil {
 		return v1.Hash{}, err
