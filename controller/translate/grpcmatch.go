@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"regexp/syntax"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/ir"
@@ -138,9 +137,7 @@ func deref(s *string) string {
 // ordered before, by the host they answer), by the GRPCRoute precedence of the Gateway API.
 type grpcPrecedence struct {
 	service, method, headers int
-	created                  metav1.Time
-	namespace, name          string
-	ruleIndex, matchIndex    int
+	tieBreak
 }
 
 // less orders by the most characters in the service, then in the method, then the most
@@ -156,17 +153,5 @@ func (a *grpcPrecedence) less(b *grpcPrecedence) bool {
 	if a.headers != b.headers {
 		return a.headers > b.headers
 	}
-	if !a.created.Equal(&b.created) {
-		return a.created.Before(&b.created)
-	}
-	if a.namespace != b.namespace {
-		return a.namespace < b.namespace
-	}
-	if a.name != b.name {
-		return a.name < b.name
-	}
-	if a.ruleIndex != b.ruleIndex {
-		return a.ruleIndex < b.ruleIndex
-	}
-	return a.matchIndex < b.matchIndex
+	return a.tieBreak.less(&b.tieBreak)
 }

@@ -170,17 +170,17 @@ func TestGRPCPrecedence(t *testing.T) {
 	older := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	newer := metav1.NewTime(older.Add(time.Hour))
 	ordered := []grpcPrecedence{
-		{service: 20, method: 0, headers: 0, created: newer},
-		{service: 12, method: 7, headers: 0, created: newer},
-		{service: 12, method: 4, headers: 2, created: newer},
-		{service: 12, method: 4, headers: 1, created: older, namespace: "b"},
-		{service: 12, method: 4, headers: 1, created: newer, namespace: "a"},
-		{service: 0, method: 5, headers: 0, created: older},
-		{service: 0, method: 0, headers: 3, created: older},
-		{created: older, namespace: "a", name: "z"},
-		{created: older, namespace: "b", name: "a"},
-		{created: older, namespace: "b", name: "b", ruleIndex: 0, matchIndex: 1},
-		{created: older, namespace: "b", name: "b", ruleIndex: 1, matchIndex: 0},
+		{service: 20, method: 0, headers: 0, tieBreak: tieBreak{created: newer}},
+		{service: 12, method: 7, headers: 0, tieBreak: tieBreak{created: newer}},
+		{service: 12, method: 4, headers: 2, tieBreak: tieBreak{created: newer}},
+		{service: 12, method: 4, headers: 1, tieBreak: tieBreak{created: older, namespace: "b"}},
+		{service: 12, method: 4, headers: 1, tieBreak: tieBreak{created: newer, namespace: "a"}},
+		{service: 0, method: 5, headers: 0, tieBreak: tieBreak{created: older}},
+		{service: 0, method: 0, headers: 3, tieBreak: tieBreak{created: older}},
+		{tieBreak: tieBreak{created: older, namespace: "a", name: "z"}},
+		{tieBreak: tieBreak{created: older, namespace: "b", name: "a"}},
+		{tieBreak: tieBreak{created: older, namespace: "b", name: "b", ruleIndex: 0, matchIndex: 1}},
+		{tieBreak: tieBreak{created: older, namespace: "b", name: "b", ruleIndex: 1, matchIndex: 0}},
 	}
 	for i := range ordered {
 		for j := range ordered {

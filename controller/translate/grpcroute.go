@@ -120,8 +120,7 @@ func (t *translator) grpcRule(g grpcRoute, ri int, rule gatewayv1.GRPCRouteRule)
 		if err != nil {
 			return nil, fmt.Errorf("match %d: %w", mi, err)
 		}
-		key.created, key.namespace, key.name = r.CreationTimestamp, r.Namespace, r.Name
-		key.ruleIndex, key.matchIndex = ri, mi
+		key.tieBreak = tieBreakOf(&r.ObjectMeta, ri, mi)
 		out.rules = append(out.rules, &grpcRule{
 			route: &ir.HTTPRoute{
 				Source:  ir.Source{Kind: string(KindGRPCRoute), Namespace: r.Namespace, Name: r.Name, Rule: ri, Match: mi},

@@ -233,12 +233,40 @@ func resolveRedirect(f *gatewayv1.HTTPRequestRedirectFilter, path *ir.PathRewrit
 // precedence orders a match among the others of its host, by the HTTPRoute match precedence
 // of the Gateway API (see less).
 type precedence struct {
-	pathRank, pathLength  int
-	method                bool
-	headers, query        int
+	pathRank, pathLength int
+	method               bool
+	headers, query       int
+	tieBreak
+}
+
+// tieBreak orders matches that every precedence rule of their kind finds equal, the same way
+// for every route kind: the oldest route first, then the route first by namespace and name,
+// then the first rule and match in list order.
+type tieBreak struct {
 	created               metav1.Time
 	namespace, name       string
 	ruleIndex, matchIndex int
+}
+
+// tieBreakOf is the tie-break of match mi of rule ri of a route.
+func tieBreakOf(m *metav1.ObjectMeta, ri, mi int) tieBreak {
+	return tieBreak{created: m.CreationTimestamp, namespace: m.Namespace, name: m.Name, ruleIndex: ri, matchIndex: mi}
+}
+
+func (a *tieBreak) less(b *tieBreak) bool {
+	if !a.created.Equal(&b.created) {
+		return a.created.Before(&b.created)
+	}
+	if a.namespace != b.namespace {
+		return a.namespace < b.namespace
+	}
+	if a.name != b.name {
+		return a.name < b.name
+	}
+	if a.ruleIndex != b.ruleIndex {
+		return a.ruleIndex < b.ruleIndex
+	}
+	return a.matchIndex < b.matchIndex
 }
 
 // precedenceOf computes the key of a normalized match m, resolved as resolved: header and
@@ -254,8 +282,7 @@ func precedenceOf(m gatewayv1.HTTPRouteMatch, resolved ir.HTTPMatch, r *gatewayv
 	return precedence{
 		pathRank: rank, pathLength: len(*m.Path.Value), method: m.Method != nil,
 		headers: len(resolved.Headers), query: len(resolved.Query),
-		created: r.CreationTimestamp, namespace: r.Namespace, name: r.Name,
-		ruleIndex: rule, matchIndex: match,
+		tieBreak: tieBreakOf(&r.ObjectMeta, rule, match),
 	}
 }
 
@@ -280,17 +307,5 @@ func (a *precedence) less(b *precedence) bool {
 	if a.query != b.query {
 		return a.query > b.query
 	}
-	if !a.created.Equal(&b.created) {
-		return a.created.Before(&b.created)
-	}
-	if a.namespace != b.namespace {
-		return a.namespace < b.namespace
-	}
-	if a.name != b.name {
-		return a.name < b.name
-	}
-	if a.ruleIndex != b.ruleIndex {
-		return a.ruleIndex < b.ruleIndex
-	}
-	return a.matchIndex < b.matchIndex
+	return a.tieBreak.less(&b.tieBreak)
 }
