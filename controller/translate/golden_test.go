@@ -1,11 +1,9 @@
 package translate_test
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"flag"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,15 +11,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/khulnasoft/gateway/controller/internal/testobj"
+	"github.com/khulnasoft/gateway/controller/offline"
 	"github.com/khulnasoft/gateway/controller/translate"
 )
 
@@ -138,99 +133,28 @@ func loadGoldenCase(t *testing.T, dir string) (*translate.Snapshot, translate.Op
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The objects are read as `kengine-gateway translate` reads them; every route goes into the
+	// snapshot, as the controller's holds those that still name the Gateway in their status.
+	objs := &offline.Objects{}
+	if err := objs.Load(bytes.NewReader(data), ""); err != nil {
+		t.Fatalf("in.yaml: %v", err)
+	}
+	if len(objs.Skipped) > 0 {
+		t.Fatalf("in.yaml: unexpected kinds %v", objs.Skipped)
+	}
+	if len(objs.Gateways) != 1 {
+		t.Fatalf("in.yaml holds %d Gateways, want one", len(objs.Gateways))
+	}
 	s := &translate.Snapshot{
-		Services:       map[types.NamespacedName]*corev1.Service{},
-		EndpointSlices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
-		Secrets:        map[types.NamespacedName]*corev1.Secret{},
-		Namespaces:     map[string]*corev1.Namespace{},
-		ConfigMaps:     map[types.NamespacedName]*corev1.ConfigMap{},
+		Gateway:    objs.Gateways[0],
+		HTTPRoutes: objs.HTTPRoutes, GRPCRoutes: objs.GRPCRoutes,
+		TLSRoutes: objs.TLSRoutes, TCPRoutes: objs.TCPRoutes, UDPRoutes: objs.UDPRoutes,
+		Services: objs.Services, EndpointSlices: objs.EndpointSlices, Secrets: objs.Secrets,
+		Namespaces: objs.Namespaces, ReferenceGrants: objs.ReferenceGrants,
+		BackendTLSPolicies: objs.BackendTLSPolicies, ConfigMaps: objs.ConfigMaps,
 	}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal(doc, &meta); err != nil {
-			t.Fatal(err)
-		}
-		decode := func(into any) {
-			if err := yaml.UnmarshalStrict(doc, into); err != nil {
-				t.Fatalf("%s: %v", meta.Kind, err)
-			}
-		}
-		switch meta.Kind {
-		case "GatewayClass":
-			s.Class = &gatewayv1.GatewayClass{}
-			decode(s.Class)
-		case "Gateway":
-			if s.Gateway != nil {
-				t.Fatal("in.yaml holds more than one Gateway")
-			}
-			s.Gateway = &gatewayv1.Gateway{}
-			decode(s.Gateway)
-		case "HTTPRoute":
-			r := &gatewayv1.HTTPRoute{}
-			decode(r)
-			s.HTTPRoutes = append(s.HTTPRoutes, r)
-		case "GRPCRoute":
-			r := &gatewayv1.GRPCRoute{}
-			decode(r)
-			s.GRPCRoutes = append(s.GRPCRoutes, r)
-		case "TLSRoute":
-			r := &gatewayv1.TLSRoute{}
-			decode(r)
-			s.TLSRoutes = append(s.TLSRoutes, r)
-		case "TCPRoute":
-			r := &gatewayv1.TCPRoute{}
-			decode(r)
-			s.TCPRoutes = append(s.TCPRoutes, r)
-		case "UDPRoute":
-			r := &gatewayv1.UDPRoute{}
-			decode(r)
-			s.UDPRoutes = append(s.UDPRoutes, r)
-		case "Service":
-			v := &corev1.Service{}
-			decode(v)
-			s.Services[types.NamespacedName{Namespace: v.Namespace, Name: v.Name}] = v
-		case "EndpointSlice":
-			v := &discoveryv1.EndpointSlice{}
-			decode(v)
-			key := types.NamespacedName{Namespace: v.Namespace, Name: v.Labels[discoveryv1.LabelServiceName]}
-			s.EndpointSlices[key] = append(s.EndpointSlices[key], v)
-		case "Secret":
-			v := &corev1.Secret{}
-			decode(v)
-			s.Secrets[types.NamespacedName{Namespace: v.Namespace, Name: v.Name}] = v
-		case "Namespace":
-			v := &corev1.Namespace{}
-			decode(v)
-			s.Namespaces[v.Name] = v
-		case "ReferenceGrant":
-			v := &gatewayv1.ReferenceGrant{}
-			decode(v)
-			s.ReferenceGrants = append(s.ReferenceGrants, v)
-		case "BackendTLSPolicy":
-			v := &gatewayv1.BackendTLSPolicy{}
-			decode(v)
-			s.BackendTLSPolicies = append(s.BackendTLSPolicies, v)
-		case "ConfigMap":
-			v := &corev1.ConfigMap{}
-			decode(v)
-			s.ConfigMaps[types.NamespacedName{Namespace: v.Namespace, Name: v.Name}] = v
-		default:
-			t.Fatalf("in.yaml: unexpected kind %q", meta.Kind)
-		}
-	}
-	if s.Gateway == nil {
-		t.Fatal("in.yaml holds no Gateway")
+	for _, c := range objs.Classes {
+		s.Class = c
 	}
 	opts := translate.Options{ControllerName: testobj.ControllerName, ReservedPorts: []int{2019, 2021, 19080, 19081, 19082}}
 	if data, err := os.ReadFile(filepath.Join(dir, "options.yaml")); err == nil {
