@@ -3,7 +3,6 @@ package status
 import (
 	"context"
 	"fmt"
-	"reflect"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -48,39 +47,14 @@ func (w *Writer) WritePolicy(ctx context.Context, gwNamespace, gwName string, pr
 }
 
 // mergeAncestors returns existing with the entries this controller wrote for the Gateway
-// replaced by desired, and whether anything changed.
+// replaced by desired, and whether anything changed; the list never grows past the API's
+// maximum.
 func (w *Writer) mergeAncestors(existing []gatewayv1.PolicyAncestorStatus, gwNamespace, gwName string, desired []gatewayv1.PolicyAncestorStatus) ([]gatewayv1.PolicyAncestorStatus, bool) {
-	now := metav1.NewTime(w.now())
-	out := make([]gatewayv1.PolicyAncestorStatus, 0, len(existing)+len(desired))
-	var ours []gatewayv1.PolicyAncestorStatus
-	for _, a := range existing {
-		// An ancestorRef always carries its namespace; "" stands for nothing here.
-		if a.ControllerName == w.controllerName && ParentIsGateway(a.AncestorRef, "", gwNamespace, gwName) {
-			ours = append(ours, a)
-			continue
-		}
-		out = append(out, a)
-	}
-	changed := len(ours) != len(desired)
-	for _, d := range desired {
-		var old []metav1.Condition
-		found := false
-		for _, o := range ours {
-			if reflect.DeepEqual(o.AncestorRef, d.AncestorRef) {
-				old, found = o.Conditions, true
-				if len(o.Conditions) != len(d.Conditions) || conditionsChanged(o.Conditions, d.Conditions) {
-					changed = true
-				}
-			}
-		}
-		if !found {
-			changed = true
-		}
-		if len(out) >= maxPolicyAncestors {
-			continue
-		}
-		d.Conditions = withTransitionTimes(old, d.Conditions, now)
-		out = append(out, d)
-	}
-	return out, changed
+	return mergeEntries(w.now(), existing, desired, maxPolicyAncestors,
+		func(a *gatewayv1.PolicyAncestorStatus) bool {
+			// An ancestorRef always carries its namespace; "" stands for nothing here.
+			return a.ControllerName == w.controllerName && ParentIsGateway(a.AncestorRef, "", gwNamespace, gwName)
+		},
+		func(a *gatewayv1.PolicyAncestorStatus) any { return a.AncestorRef },
+		func(a *gatewayv1.PolicyAncestorStatus) *[]metav1.Condition { return &a.Conditions })
 }

@@ -215,24 +215,39 @@ func writeRoute[T metav1.Object](ctx context.Context, route T,
 // mergeParents returns existing with the entries this controller wrote for the Gateway
 // replaced by desired, and whether anything changed.
 func (w *Writer) mergeParents(existing []gatewayv1.RouteParentStatus, routeNamespace, gwNamespace, gwName string, desired []gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, bool) {
-	now := metav1.NewTime(w.now())
-	out := make([]gatewayv1.RouteParentStatus, 0, len(existing)+len(desired))
-	var ours []gatewayv1.RouteParentStatus
-	for _, p := range existing {
-		if p.ControllerName == w.controllerName && ParentIsGateway(p.ParentRef, routeNamespace, gwNamespace, gwName) {
-			ours = append(ours, p)
+	return mergeEntries(w.now(), existing, desired, 0,
+		func(p *gatewayv1.RouteParentStatus) bool {
+			return p.ControllerName == w.controllerName && ParentIsGateway(p.ParentRef, routeNamespace, gwNamespace, gwName)
+		},
+		func(p *gatewayv1.RouteParentStatus) any { return p.ParentRef },
+		func(p *gatewayv1.RouteParentStatus) *[]metav1.Condition { return &p.Conditions })
+}
+
+// mergeEntries is the merge behind route parents and policy ancestors: the entries of
+// existing that ours selects (this controller's, for this Gateway) are replaced by desired,
+// keeping each condition's transition time when its status did not change; every other entry
+// is kept as it is. ref identifies an entry; limit, when positive, caps the list (the API's
+// maximum). It reports whether anything changed.
+func mergeEntries[E any](now time.Time, existing, desired []E, limit int, ours func(*E) bool, ref func(*E) any, conditions func(*E) *[]metav1.Condition) ([]E, bool) {
+	stamp := metav1.NewTime(now)
+	out := make([]E, 0, len(existing)+len(desired))
+	var mine []E
+	for i := range existing {
+		if ours(&existing[i]) {
+			mine = append(mine, existing[i])
 			continue
 		}
-		out = append(out, p)
+		out = append(out, existing[i])
 	}
-	changed := len(ours) != len(desired)
+	changed := len(mine) != len(desired)
 	for _, d := range desired {
 		var old []metav1.Condition
 		found := false
-		for _, o := range ours {
-			if reflect.DeepEqual(o.ParentRef, d.ParentRef) {
-				old, found = o.Conditions, true
-				if len(o.Conditions) != len(d.Conditions) || conditionsChanged(o.Conditions, d.Conditions) {
+		for i := range mine {
+			if reflect.DeepEqual(ref(&mine[i]), ref(&d)) {
+				oc, dc := *conditions(&mine[i]), *conditions(&d)
+				old, found = oc, true
+				if len(oc) != len(dc) || conditionsChanged(oc, dc) {
 					changed = true
 				}
 			}
@@ -240,7 +255,10 @@ func (w *Writer) mergeParents(existing []gatewayv1.RouteParentStatus, routeNames
 		if !found {
 			changed = true
 		}
-		d.Conditions = withTransitionTimes(old, d.Conditions, now)
+		if limit > 0 && len(out) >= limit {
+			continue
+		}
+		*conditions(&d) = withTransitionTimes(old, *conditions(&d), stamp)
 		out = append(out, d)
 	}
 	return out, changed
