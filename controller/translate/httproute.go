@@ -51,17 +51,8 @@ func (r *httpRule) forListener(l *listener) *ir.HTTPRoute {
 // hostname, or with a value the spec says rejects the route is not accepted.
 func (h httpRoute) build(t *translator) *builtRoute {
 	r := h.r
-	out := &builtRoute{}
+	out := &builtRoute{problem: t.routeProblem(h)}
 	refsReason, refsMsg := gatewayv1.RouteReasonResolvedRefs, "all references resolved"
-
-	if msg, excluded := t.s.Excluded[RouteRef(string(KindHTTPRoute), r.Namespace, r.Name)]; excluded {
-		out.problem = &routeCondition{reason: gatewayv1.RouteReasonUnsupportedValue, message: status.Truncate("Kengine refused the Gateway's config with this route: " + msg)}
-	}
-	for _, hn := range r.Spec.Hostnames {
-		if err := checkHostname(string(hn)); err != nil && out.problem == nil {
-			out.problem = &routeCondition{reason: gatewayv1.RouteReasonUnsupportedValue, message: err.Error()}
-		}
-	}
 	var rules []*httpRule
 	for ri, rule := range r.Spec.Rules {
 		label := ruleLabel(ri, rule.Name)
