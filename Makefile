@@ -33,6 +33,15 @@ kengine: $(KENGINE_BIN) ## Build the Kengine-compatible test server (Caddy v2.11
 $(KENGINE_BIN): e2e/tools/kengine/go.mod e2e/tools/kengine/go.sum e2e/tools/kengine/main.go
 	cd e2e/tools/kengine && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(KENGINE_BIN) .
 
+# Helm is pinned in e2e/tools/helm/go.mod (a go tool directive) and built from the module proxy.
+CHART := $(CURDIR)/manifests/chart/kengine-gateway
+
+.PHONY: chart
+chart: ## Lint the Helm chart and render it with default values to bin/kengine-gateway-chart.yaml
+	@mkdir -p bin
+	cd e2e/tools/helm && $(GO) tool helm lint --strict $(CHART)
+	cd e2e/tools/helm && $(GO) tool helm template kengine-gateway $(CHART) --namespace kengine-gateway-system > $(CURDIR)/bin/kengine-gateway-chart.yaml
+
 # The fuzz target's oracle is a real Kengine: every config rendered from admissible Gateway API
 # objects must be accepted by it. make test fuzzes briefly; make fuzz runs longer.
 FUZZ_TARGET := FuzzRenderAcceptedByKengine
@@ -42,6 +51,7 @@ FUZZTIME    ?= 10m
 test: kengine imports ## Run unit tests, the integration tests against a real Kengine process and a short fuzz run
 	$(GO) test -race ./...
 	cd e2e/tools/images && $(GO) test -count=1 ./...
+	cd e2e/tools/helm && $(GO) test -count=1 ./...
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -race -count=1 ./...
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -run '^$$' -fuzz '^$(FUZZ_TARGET)$$' -fuzztime 20s -parallel 2 .
 
