@@ -2,6 +2,7 @@ package helm
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -53,7 +54,7 @@ func TestMain(m *testing.M) {
 	out, err := exec.Command("go", "tool", "-n", "helm").Output()
 	if err != nil {
 		var stderr []byte
-		if exit, ok := err.(*exec.ExitError); ok {
+		if exit := (*exec.ExitError)(nil); errors.As(err, &exit) {
 			stderr = exit.Stderr
 		}
 		fmt.Fprintf(os.Stderr, "building helm: %v\n%s", err, stderr)
@@ -331,6 +332,28 @@ podAnnotations:
   example.com/team: edge
 `
 
+// releaseObjects are the objects of every render but the GatewayClass and its ConfigMap:
+// RBAC and the Deployment, named after the release's full name, and with leaderElection the
+// Lease Role and RoleBinding.
+func releaseObjects(fullname, namespace string, leaderElection bool) []string {
+	objects := []string{
+		"ServiceAccount " + namespace + "/" + fullname,
+		"ClusterRole " + fullname,
+		"ClusterRoleBinding " + fullname,
+		"ClusterRole " + fullname + "-managed",
+		"ClusterRoleBinding " + fullname + "-managed",
+		"Role " + namespace + "/" + fullname + "-admin-ca",
+		"RoleBinding " + namespace + "/" + fullname + "-admin-ca",
+		"Deployment " + namespace + "/" + fullname,
+	}
+	if leaderElection {
+		objects = append(objects,
+			"Role "+namespace+"/"+fullname+"-leader-election",
+			"RoleBinding "+namespace+"/"+fullname+"-leader-election")
+	}
+	return objects
+}
+
 // check is one expectation on a rendered object.
 type check struct {
 	object string // objectKey of the object
@@ -343,19 +366,6 @@ func TestValues(t *testing.T) {
 		deploy    = "Deployment edge-system/edge-kengine-gateway"
 		container = "spec.template.spec.containers.0"
 	)
-	edgeRBAC := []string{
-		"ServiceAccount edge-system/edge-kengine-gateway",
-		"ClusterRole edge-kengine-gateway",
-		"ClusterRoleBinding edge-kengine-gateway",
-		"ClusterRole edge-kengine-gateway-managed",
-		"ClusterRoleBinding edge-kengine-gateway-managed",
-		"Role edge-system/edge-kengine-gateway-admin-ca",
-		"RoleBinding edge-system/edge-kengine-gateway-admin-ca",
-	}
-	edgeLeaderElection := []string{
-		"Role edge-system/edge-kengine-gateway-leader-election",
-		"RoleBinding edge-system/edge-kengine-gateway-leader-election",
-	}
 	tests := []struct {
 		name      string
 		release   string
@@ -369,8 +379,7 @@ func TestValues(t *testing.T) {
 			release:   "edge",
 			namespace: "edge-system",
 			values:    everyValueChanged,
-			objects: append(slices.Clone(edgeRBAC),
-				deploy,
+			objects: append(releaseObjects("edge-kengine-gateway", "edge-system", false),
 				"ConfigMap edge-system/edge-kengine-gateway-parameters",
 				"GatewayClass edge"),
 			checks: []check{
@@ -425,7 +434,7 @@ parametersRef:
 			release:   "edge",
 			namespace: "edge-system",
 			values:    "metrics: {port: 9090}\nprobes: {port: 9091}\n",
-			objects:   append(slices.Concat(edgeRBAC, edgeLeaderElection), deploy, "GatewayClass kengine"),
+			objects:   append(releaseObjects("edge-kengine-gateway", "edge-system", true), "GatewayClass kengine"),
 			checks: []check{
 				{deploy, "spec.replicas", "2"},
 				{deploy, container + ".args", `
@@ -449,18 +458,7 @@ parametersRef:
 			release:   "kengine-gateway",
 			namespace: "kengine-gateway-system",
 			values:    "leaderElection: {leaseName: kengine-lease}\ngatewayClass: {create: false}\n",
-			objects: []string{
-				"ServiceAccount kengine-gateway-system/kengine-gateway",
-				"ClusterRole kengine-gateway",
-				"ClusterRoleBinding kengine-gateway",
-				"ClusterRole kengine-gateway-managed",
-				"ClusterRoleBinding kengine-gateway-managed",
-				"Role kengine-gateway-system/kengine-gateway-leader-election",
-				"RoleBinding kengine-gateway-system/kengine-gateway-leader-election",
-				"Role kengine-gateway-system/kengine-gateway-admin-ca",
-				"RoleBinding kengine-gateway-system/kengine-gateway-admin-ca",
-				"Deployment kengine-gateway-system/kengine-gateway",
-			},
+			objects:   releaseObjects("kengine-gateway", "kengine-gateway-system", true),
 			checks: []check{
 				{"Deployment kengine-gateway-system/kengine-gateway", container + ".args", `
 - --leader-elect
@@ -474,20 +472,9 @@ parametersRef:
 			release:   "kengine-gateway",
 			namespace: "kengine-gateway-system",
 			values:    "gatewayClass: {parameters: {create: true}}\n",
-			objects: []string{
-				"ServiceAccount kengine-gateway-system/kengine-gateway",
-				"ClusterRole kengine-gateway",
-				"ClusterRoleBinding kengine-gateway",
-				"ClusterRole kengine-gateway-managed",
-				"ClusterRoleBinding kengine-gateway-managed",
-				"Role kengine-gateway-system/kengine-gateway-leader-election",
-				"RoleBinding kengine-gateway-system/kengine-gateway-leader-election",
-				"Role kengine-gateway-system/kengine-gateway-admin-ca",
-				"RoleBinding kengine-gateway-system/kengine-gateway-admin-ca",
-				"Deployment kengine-gateway-system/kengine-gateway",
+			objects: append(releaseObjects("kengine-gateway", "kengine-gateway-system", true),
 				"ConfigMap kengine-gateway-system/kengine-gateway-parameters",
-				"GatewayClass kengine",
-			},
+				"GatewayClass kengine"),
 			checks: []check{
 				{"ConfigMap kengine-gateway-system/kengine-gateway-parameters", "data", "{}"},
 				{"GatewayClass kengine", "spec.parametersRef", "{group: '', kind: ConfigMap, name: kengine-gateway-parameters, namespace: kengine-gateway-system}"},

@@ -2,6 +2,7 @@ module github.com/khulnasoft/gateway/e2e/tools/helm
 
 go 1.26.0
 
+// The Helm CLI, pinned: `go tool helm` in this directory runs it (make chart, chart_test.go).
 tool helm.sh/helm/v3/cmd/helm
 
 require (
