@@ -2,7 +2,9 @@
 
 SHELL        := /bin/bash
 GO           ?= go
-VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# -dirty also for untracked files (git describe --dirty sees only tracked changes).
+VERSION      ?= $(shell v=$$(git describe --tags --always --dirty 2>/dev/null || echo dev); \
+	if [ -n "$$(git ls-files --others --exclude-standard 2>/dev/null)" ] && [ "$${v%-dirty}" = "$$v" ]; then v=$$v-dirty; fi; echo $$v)
 BIN          := bin/kengine-gateway
 DEV          := $(CURDIR)/.dev
 KENGINE_BIN  := $(DEV)/bin/kengine
@@ -48,10 +50,12 @@ FUZZ_TARGET := FuzzRenderAcceptedByKengine
 FUZZTIME    ?= 10m
 
 .PHONY: test
-test: kengine imports ## Run unit tests, the integration tests against a real Kengine process and a short fuzz run
+test: kengine imports ## Unit tests (controller, tools, e2e harness), integration tests against a real Kengine process, a short fuzz run
 	$(GO) test -race ./...
 	cd e2e/tools/images && $(GO) test -count=1 ./...
 	cd e2e/tools/helm && $(GO) test -count=1 ./...
+	cd e2e && $(GO) test -race -count=1 ./nodeagent/... ./devenv/... ./internal/... ./cmd/...
+	cd e2e/conformance && $(GO) test -count=1 -skip '^TestConformance$$' .
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -race -count=1 ./...
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -run '^$$' -fuzz '^$(FUZZ_TARGET)$$' -fuzztime 20s -parallel 2 .
 

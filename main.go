@@ -237,7 +237,11 @@ func run(ctx context.Context, o *options) error {
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Ready means able to do this replica's part: a standby waiting for the Lease is ready to
+	// take over (a rollout must be able to replace it), the leader is ready once its caches
+	// are synced.
 	var ready atomic.Bool
+	ready.Store(o.leaderElect)
 	serve(ctx, o.metricsAddr, "/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	probes := http.NewServeMux()
 	probes.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
@@ -275,6 +279,7 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	start := func(ctx context.Context) error {
+		ready.Store(false)
 		if managedOpts.PKI != nil {
 			// A standby replica loaded the CA when it started; the leader before it may have
 			// rotated the client CA since.

@@ -41,7 +41,8 @@ export PROFILES=${PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GA
 # The version names the code under test: a previous run's report.yaml does not make it dirty.
 if [ -z "${VERSION:-}" ]; then
 	VERSION=$(git -C "$root" describe --tags --always 2>/dev/null || echo unknown)
-	if ! git -C "$root" diff --quiet HEAD -- . ':(exclude)e2e/conformance/report.yaml' 2>/dev/null; then
+	if ! git -C "$root" diff --quiet HEAD -- . ':(exclude)e2e/conformance/report.yaml' 2>/dev/null ||
+		[ -n "$(git -C "$root" ls-files --others --exclude-standard -- . ':(exclude)e2e/conformance/report.yaml' 2>/dev/null)" ]; then
 		VERSION="$VERSION-dirty"
 	fi
 fi

@@ -25,14 +25,14 @@ import (
 	"github.com/khulnasoft/gateway/e2e/internal/proc"
 )
 
-// DefaultControllerArgs are the controller's flags in the environment, besides --kubeconfig.
-// DEV_CONTROLLER_ARGS replaces them. The metrics and probe servers listen on 127.0.0.1 only:
-// on every address they would take ports 8080 and 8081 from all of 127.0.0.0/8, where the
-// load balancers of Gateways with such listeners live. --namespace is the namespace whose
-// Roles (manifests/10-rbac.yaml) allow the admin CA Secret; out of cluster it would otherwise
-// depend on whether this machine has a service-account namespace file.
+// DefaultControllerArgs are the controller's flags out of cluster (DEV_CONTROLLER=local),
+// besides --kubeconfig. DEV_CONTROLLER_ARGS replaces them. The metrics and probe servers
+// listen on 127.0.0.1 only: on every address they would take ports 8080 and 8081 from all of
+// 127.0.0.0/8, where the load balancers of Gateways with such listeners live. --namespace is
+// the namespace whose Roles (manifests/10-rbac.yaml) allow the admin CA Secret; out of
+// cluster it would otherwise depend on whether this machine has a service-account namespace
+// file. The admin API is mutual TLS, as in cluster: there is no insecure development mode.
 var DefaultControllerArgs = []string{
-	"--kengine-admin-insecure",
 	"--namespace=" + ControllerNamespace,
 	"--metrics-bind-address=127.0.0.1:8080",
 	"--health-probe-bind-address=127.0.0.1:8081",
@@ -56,17 +56,25 @@ func (e *Env) ControllerKubeconfig() string {
 	return filepath.Join(e.pkiDir(), "kengine-gateway.kubeconfig")
 }
 
-// upController applies the install manifests, runs the controller out of cluster, applies the
-// example, waits until the example's route answers through its Gateway and writes .dev/try.
+// upController applies the install manifests, runs the controller (in cluster from them, or
+// out of cluster with DEV_CONTROLLER=local), applies the example, waits until the example's
+// route answers through its Gateway and writes .dev/try.
 func (e *Env) upController(ctx context.Context, opts UpOptions) error {
 	if err := e.applyDir(ctx, filepath.Join(e.Root, "manifests")); err != nil {
 		return err
 	}
-	// The install manifests run the controller as a Deployment; here it runs from bin/ instead.
-	if err := e.scaleInClusterController(ctx); err != nil {
-		return err
-	}
-	if err := e.startController(ctx, opts); err != nil {
+	if opts.Controller == OutOfCluster {
+		// The install manifests run the controller as a Deployment; here it runs from bin/.
+		if err := e.scaleInClusterController(ctx); err != nil {
+			return err
+		}
+		if err := e.setMode(OutOfCluster); err != nil {
+			return err
+		}
+		if err := e.startController(ctx, opts); err != nil {
+			return err
+		}
+	} else if err := e.upInClusterController(ctx); err != nil {
 		return err
 	}
 	// The example's HTTPS listener needs its certificate Secret before it can be programmed.
@@ -95,16 +103,23 @@ func (e *Env) upController(ctx context.Context, opts UpOptions) error {
 	return nil
 }
 
-// StopController stops the controller the environment runs, by its recorded PID. Tests use
-// it to take the controller away for a while.
-func (e *Env) StopController() error {
-	return proc.Stop(e.pidFile(controllerName), 10*time.Second)
+// StopController stops the controller the environment runs: scales its Deployment to zero
+// in cluster, stops its process by the recorded PID out of cluster. Tests use it to take the
+// controller away for a while.
+func (e *Env) StopController(ctx context.Context) error {
+	if e.Mode() == OutOfCluster {
+		return proc.Stop(e.pidFile(controllerName), 10*time.Second)
+	}
+	return e.stopInClusterController(ctx)
 }
 
-// StartController starts the controller with the flags make dev uses, unless it runs, and
-// waits until its informer caches are synced.
+// StartController starts the controller again the way the environment runs it, unless it
+// runs, and waits until it is ready.
 func (e *Env) StartController(ctx context.Context) error {
-	return e.startController(ctx, UpOptions{})
+	if e.Mode() == OutOfCluster {
+		return e.startController(ctx, UpOptions{Controller: OutOfCluster})
+	}
+	return e.startInClusterController(ctx)
 }
 
 // applyDir applies every YAML file of a directory, server-side, in name order.
@@ -284,13 +299,13 @@ func (e *Env) waitExampleRoute(ctx context.Context, timeout time.Duration) (Rout
 	if err != nil {
 		return RouteTarget{}, err
 	}
-	e.printf("waiting for the example route to answer through its Gateway (up to %s; controller log %s)", timeout, e.logFile(controllerName))
+	e.printf("waiting for the example route to answer through its Gateway (up to %s)", timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	last := errors.New("no HTTPRoute yet")
 	for {
-		if _, ok := proc.Running(e.pidFile(controllerName)); !ok {
-			return RouteTarget{}, fmt.Errorf("the controller exited; the end of %s:\n%s", e.logFile(controllerName), tail(e.logFile(controllerName), 20))
+		if err := e.controllerRunning(ctx); err != nil {
+			return RouteTarget{}, err
 		}
 		targets, err := routeTargets(ctx, gw)
 		if err != nil {

@@ -22,6 +22,10 @@ const (
 	serviceClusterIP = "10.96.0.1"
 	// PodSubnet is the pod network; it exists only on the environment's bridge.
 	PodSubnet = "10.244.0.0/24"
+	// nodePodIP is the node's address on the pod network (the bridge holds the subnet's first
+	// address), where the node agent relays the API server to pods in place of the kubernetes
+	// Service.
+	nodePodIP = "10.244.0.1"
 	// Bridge is the pod bridge's interface name.
 	Bridge = "kgw0"
 	// NamePrefix starts every network namespace and veth the node agent creates.

@@ -36,7 +36,7 @@ type certSpec struct {
 var certSpecs = []certSpec{
 	{
 		name: "apiserver", cn: "kube-apiserver", server: true,
-		ips: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(serviceClusterIP)},
+		ips: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(serviceClusterIP), net.ParseIP(nodePodIP)},
 		dns: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
 	},
 	{name: "admin", cn: "kubernetes-admin", orgs: []string{"system:masters"}},

@@ -22,7 +22,10 @@ import (
 type UpOptions struct {
 	// SkipController brings up the cluster only: no manifests, example or controller.
 	SkipController bool
-	// ControllerArgs are the controller's flags besides --kubeconfig.
+	// Controller is how the controller runs: InCluster (the default, from manifests/) or
+	// OutOfCluster (bin/kengine-gateway with --kubeconfig).
+	Controller ControllerMode
+	// ControllerArgs are the out-of-cluster controller's flags besides --kubeconfig.
 	ControllerArgs []string
 }
 

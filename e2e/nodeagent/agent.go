@@ -50,6 +50,9 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// MaxPods is the pod capacity the node reports.
 	MaxPods int
+	// APIServer is the API server's address ("127.0.0.1:6443"), relayed to pods on the
+	// bridge address and given to them as the kubernetes Service; empty relays nothing.
+	APIServer string
 }
 
 // NetworkConfig describes the pod network.
@@ -68,6 +71,8 @@ type Agent struct {
 	refs     refs
 	volumes  volumeWriter
 	selfExe  string
+	// apiRelay is where pods reach the API server; invalid when it is not relayed.
+	apiRelay netip.AddrPort
 }
 
 // New prepares an agent; Run starts it.
@@ -123,6 +128,16 @@ func (a *Agent) Run(ctx context.Context) error {
 			log.Error(err, "Removing the pod network")
 		}
 	}()
+
+	if a.cfg.APIServer != "" {
+		relay, addr, err := a.relayAPIServer(ctx, a.cfg.APIServer)
+		if err != nil {
+			return err
+		}
+		defer relay.close()
+		a.apiRelay = addr
+		log.Info("Relaying the API server to pods", "from", addr, "to", a.cfg.APIServer)
+	}
 
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})

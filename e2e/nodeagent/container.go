@@ -194,7 +194,7 @@ func (c *container) runOnce(ctx context.Context) (code int, reason, message stri
 	w.mu.Unlock()
 
 	img, _ := w.a.cfg.Images.Lookup(c.spec.Image)
-	env, err := containerEnv(pod, &c.spec, img, w.a.refs, sb.IP.String(), w.a.nodeIP(), w.a.capacity())
+	env, err := containerEnv(pod, &c.spec, img, w.a.refs, w.a.apiServerEnv(), sb.IP.String(), w.a.nodeIP(), w.a.capacity())
 	if err != nil {
 		return 0, "CreateContainerConfigError", "", err
 	}

@@ -2,6 +2,7 @@ package nodeagent
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,9 +132,10 @@ func resourceValue(pod *v1.Pod, defaultContainer string, ref *v1.ResourceFieldSe
 	return strconv.FormatInt((q.Value()+divisor.Value()-1)/divisor.Value(), 10), nil
 }
 
-// containerEnv computes a container's environment: the image's, then envFrom, then env, with
-// $(VAR) references expanded as Kubernetes does.
-func containerEnv(pod *v1.Pod, c *v1.Container, img Image, r refs, podIP, hostIP string, capacity v1.ResourceList) ([]string, error) {
+// containerEnv computes a container's environment: the kubernetes Service's variables
+// (serviceEnv), the image's, then envFrom, then env, with $(VAR) references expanded as
+// Kubernetes does.
+func containerEnv(pod *v1.Pod, c *v1.Container, img Image, r refs, serviceEnv []string, podIP, hostIP string, capacity v1.ResourceList) ([]string, error) {
 	var order []string
 	vals := map[string]string{}
 	set := func(k, v string) {
@@ -144,7 +146,7 @@ func containerEnv(pod *v1.Pod, c *v1.Container, img Image, r refs, podIP, hostIP
 	}
 	set("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	set("HOSTNAME", pod.Name)
-	for _, kv := range img.Env {
+	for _, kv := range slices.Concat(serviceEnv, img.Env) {
 		k, v, _ := strings.Cut(kv, "=")
 		set(k, v)
 	}

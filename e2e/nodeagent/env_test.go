@@ -1,6 +1,7 @@
 package nodeagent
 
 import (
+	"net/netip"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -50,5 +51,31 @@ func TestFieldValue(t *testing.T) {
 	}
 	if _, err := fieldValue(pod, "", "", "spec.bogus"); err == nil {
 		t.Error("an unknown field path must fail")
+	}
+}
+
+// TestContainerEnvInClusterAPI: every container learns where the API server is, as kubelet
+// tells it through the kubernetes Service's variables, and its own env still wins.
+func TestContainerEnvInClusterAPI(t *testing.T) {
+	a := &Agent{apiRelay: netip.MustParseAddrPort("10.244.0.1:6443")}
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}}
+	c := &v1.Container{Name: "c", Env: []v1.EnvVar{{Name: "KUBERNETES_SERVICE_PORT", Value: "8443"}}}
+	env, err := containerEnv(pod, c, Image{Env: []string{"IMG=1"}}, refs{}, a.apiServerEnv(), "10.244.0.9", "10.244.0.1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := envMap(env)
+	for k, want := range map[string]string{
+		"KUBERNETES_SERVICE_HOST":       "10.244.0.1",
+		"KUBERNETES_SERVICE_PORT":       "8443",
+		"KUBERNETES_SERVICE_PORT_HTTPS": "6443",
+		"IMG":                           "1",
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %q (env %v)", k, got[k], want, env)
+		}
+	}
+	if env := (&Agent{}).apiServerEnv(); env != nil {
+		t.Errorf("without a relay the agent must not announce an API server: %v", env)
 	}
 }

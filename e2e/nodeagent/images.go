@@ -52,7 +52,14 @@ func DefaultImages(binDir string) ImageTable {
 		Names:      []string{"coredns"},
 		Entrypoint: []string{"/coredns"},
 	}
+	// The controller's image (make images): the static binary at /kengine-gateway.
+	controller := Image{
+		Binary:     path.Join(binDir, "kengine-gateway"),
+		Names:      []string{"kengine-gateway"},
+		Entrypoint: []string{"/kengine-gateway"},
+	}
 	return ImageTable{
+		"ghcr.io/khulnasoft/kengine-gateway":        controller,
 		"ghcr.io/khulnasoft/kengine":                kengine,
 		"registry.k8s.io/gateway-api/echo-basic":    echo,
 		"gcr.io/k8s-staging-gateway-api/echo-basic": echo,

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
-	"github.com/khulnasoft/gateway/e2e/internal/proc"
 )
 
 // The tests in this file stop or restart the controller, and one deletes cluster-wide CRDs
@@ -33,52 +30,57 @@ var removedCRDs = map[string]schema.GroupVersionResource{
 	"referencegrants.gateway.networking.k8s.io": {Group: "gateway.networking.k8s.io", Version: "v1", Resource: "referencegrants"},
 }
 
-// controllerLog is the controller's log file in the environment.
-func controllerLog() string { return filepath.Join(dev.Dev, "logs", "kengine-gateway.log") }
-
-func controllerPID(t *testing.T) int {
+// controllerInstances identifies the running controller processes (pods with their restart
+// counts in cluster, the PID out of cluster); it fails the test when none runs.
+func controllerInstances(t *testing.T) []string {
 	t.Helper()
-	r, ok := proc.Running(filepath.Join(dev.Dev, "pids", "kengine-gateway.pid"))
-	if !ok {
-		t.Fatal("the controller is not running")
+	ids, err := dev.ControllerInstances(ctxFor(t))
+	if err != nil {
+		t.Fatalf("the controller is not running: %v", err)
 	}
-	return r.PID
+	return ids
 }
 
-// restartController stops the controller and starts it again, waiting until its caches are
-// synced, and returns the log offset where the new process's output starts.
-func restartController(t *testing.T) int64 {
+// restartController stops the controller and starts it again, waiting until it is ready.
+func restartController(t *testing.T) {
 	t.Helper()
-	if err := dev.StopController(); err != nil {
+	if err := dev.StopController(ctxFor(t)); err != nil {
 		t.Fatalf("stopping the controller: %v", err)
 	}
-	return startController(t)
+	startController(t)
 }
 
-func startController(t *testing.T) int64 {
+func startController(t *testing.T) {
 	t.Helper()
-	var offset int64
-	if st, err := os.Stat(controllerLog()); err == nil {
-		offset = st.Size()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	if err := dev.StartController(ctx); err != nil {
 		t.Fatalf("starting the controller: %v", err)
 	}
-	return offset
 }
 
-func logSince(t *testing.T, offset int64) string {
+// controllerLogs is what the running controllers logged (after a restart: only the new ones).
+func controllerLogs(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile(controllerLog())
+	logs, err := dev.ControllerLogs(ctxFor(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if offset > int64(len(data)) {
-		offset = 0
-	}
-	return string(data[offset:])
+	return logs
+}
+
+// eventuallyLog waits until the running controllers have logged want, and returns their logs.
+func eventuallyLog(t *testing.T, want string) string {
+	t.Helper()
+	var log string
+	eventually(t, waitShort, fmt.Sprintf("the controller logging %q", want), func() error {
+		log = controllerLogs(t)
+		if !strings.Contains(log, want) {
+			return fmt.Errorf("not logged yet; the logs:\n%s", log)
+		}
+		return nil
+	})
+	return log
 }
 
 // expectReferenceGrantFeature waits until the kengine GatewayClass does (or does not) list
@@ -109,7 +111,7 @@ func TestControllerWithoutOptionalCRDs(t *testing.T) {
 	ctx := ctxFor(t)
 	crds := dyn.Resource(crdResource)
 	expectReferenceGrantFeature(t, true)
-	pid := controllerPID(t)
+	before := controllerInstances(t)
 	var saved []*unstructured.Unstructured
 	t.Cleanup(func() { reinstallCRDs(t, saved) })
 	for name := range removedCRDs {
@@ -134,12 +136,12 @@ func TestControllerWithoutOptionalCRDs(t *testing.T) {
 	// The running controller keeps working while its ReferenceGrant informer loses its resource.
 	ns := newNamespace(t)
 	addr, _ := servingGateway(t, ns, "before")
-	if now := controllerPID(t); now != pid {
-		t.Fatalf("the controller restarted (pid %d, was %d) after the CRDs went away", now, pid)
+	if now := controllerInstances(t); !slices.Equal(now, before) {
+		t.Fatalf("the controller restarted after the CRDs went away: %v, was %v", now, before)
 	}
 
-	offset := restartController(t)
-	log := logSince(t, offset)
+	restartController(t)
+	log := eventuallyLog(t, "not served")
 	if !strings.Contains(log, "not served") || !strings.Contains(log, "TCPRoute") || !strings.Contains(log, "ReferenceGrant") {
 		t.Errorf("the restarted controller did not report TCPRoute and ReferenceGrant as not served; its log:\n%s", log)
 	}
@@ -150,7 +152,7 @@ func TestControllerWithoutOptionalCRDs(t *testing.T) {
 	expectBackend(t, addrAfter+":80", "", "/", ns, "echo")
 	// The Gateway from before the restart is still served.
 	expectBackend(t, addr+":80", "", "/", ns, "echo")
-	controllerPID(t)
+	controllerInstances(t)
 }
 
 // reinstallCRDs creates the saved CRDs again, waits until they are served, and restarts the
@@ -189,11 +191,12 @@ func reinstallCRDs(t *testing.T, saved []*unstructured.Unstructured) {
 		}
 		return nil
 	})
-	offset := restartController(t)
-	if log := logSince(t, offset); strings.Contains(log, "not served") {
+	restartController(t)
+	// The leader publishes the feature after discovery, which every replica runs at start.
+	expectReferenceGrantFeature(t, true)
+	if log := controllerLogs(t); strings.Contains(log, "not served") {
 		t.Errorf("the controller still misses kinds after the CRDs came back:\n%s", log)
 	}
-	expectReferenceGrantFeature(t, true)
 }
 
 // TestPodNotReadyUntilProgrammed takes the controller away and replaces a Gateway's Kengine
@@ -206,7 +209,7 @@ func TestPodNotReadyUntilProgrammed(t *testing.T) {
 	addr, _ := servingGateway(t, ns, "gw")
 	old := waitReadyPods(t, ns, managedPods("gw"), 1)[0]
 
-	if err := dev.StopController(); err != nil {
+	if err := dev.StopController(ctx); err != nil {
 		t.Fatal(err)
 	}
 	restarted := false

@@ -507,20 +507,14 @@ func expectCondition(t *testing.T, what string, conds []metav1.Condition, typ st
 }
 
 // createBringYourOwnKengine runs a user's Kengine for gateway, as example/20-kengine-byo.yaml
-// does: a Deployment "<gateway>-kengine-user" whose bootstrap serves the Admin API in plain
-// HTTP (the environment's controller runs with --kengine-admin-insecure), behind a
-// LoadBalancer Service labelled with the Gateway's name.
+// does: a Deployment "<gateway>-kengine-user" that boots from the admin Secret the controller
+// publishes for the Gateway (mutual-TLS admin on :2021 only), behind a LoadBalancer Service
+// labelled with the Gateway's name.
 func createBringYourOwnKengine(t *testing.T, ns, gateway string) {
 	t.Helper()
 	ctx := ctxFor(t)
 	name := gateway + "-kengine-user"
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Data:       map[string]string{"bootstrap.json": `{"admin": {"listen": ":2019"}}`},
-	}
-	if _, err := kube.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	adminSecret := gateway + "-" + className + "-admin"
 	labels := map[string]string{"app": name}
 	dep := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -534,20 +528,20 @@ func createBringYourOwnKengine(t *testing.T, ns, gateway string) {
 					Containers: []corev1.Container{{
 						Name:    "kengine",
 						Image:   kengineImage,
-						Command: []string{"kengine", "run", "--config", "/etc/kengine/bootstrap.json", "--resume"},
+						Command: []string{"kengine", "run", "--config", "/etc/kengine/admin/bootstrap.json", "--resume"},
 						Env: []corev1.EnvVar{
 							{Name: "XDG_CONFIG_HOME", Value: "/var/lib/kengine"},
 							{Name: "XDG_DATA_HOME", Value: "/var/lib/kengine"},
 						},
-						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 80}, {Name: "admin", ContainerPort: 2019}},
+						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 80}, {Name: "admin", ContainerPort: 2021}},
 						ReadinessProbe: &corev1.Probe{
 							ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/kengine-gateway/ready", Port: intstr.FromInt32(19080)}},
 							PeriodSeconds: 1,
 						},
-						VolumeMounts: []corev1.VolumeMount{{Name: "bootstrap", MountPath: "/etc/kengine"}, {Name: "state", MountPath: "/var/lib/kengine"}},
+						VolumeMounts: []corev1.VolumeMount{{Name: "admin", MountPath: "/etc/kengine/admin", ReadOnly: true}, {Name: "state", MountPath: "/var/lib/kengine"}},
 					}},
 					Volumes: []corev1.Volume{
-						{Name: "bootstrap", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}},
+						{Name: "admin", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: adminSecret, DefaultMode: ptr.To[int32](0o440)}}},
 						{Name: "state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 					},
 				},

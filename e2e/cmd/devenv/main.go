@@ -27,6 +27,7 @@ func main() {
 func run() error {
 	fs := flag.NewFlagSet("devenv", flag.ExitOnError)
 	root := fs.String("root", "", "repository root (default: the parent of the e2e directory this runs in)")
+	controller := fs.String("controller", envOr("DEV_CONTROLLER", string(devenv.InCluster)), "how the controller runs: in-cluster (the manifests' Deployment) or local (bin/kengine-gateway out of cluster with --kubeconfig); also DEV_CONTROLLER")
 	skipController := fs.Bool("skip-controller", os.Getenv("DEV_SKIP_CONTROLLER") != "", "bring up the cluster only (also DEV_SKIP_CONTROLLER=1)")
 	if len(os.Args) < 2 {
 		return fmt.Errorf("usage: devenv up|down [flags]")
@@ -50,9 +51,20 @@ func run() error {
 	defer stop()
 	switch cmd {
 	case "up":
-		return env.Up(ctx, devenv.UpOptions{SkipController: *skipController})
+		mode := devenv.ControllerMode(*controller)
+		if mode != devenv.InCluster && mode != devenv.OutOfCluster {
+			return fmt.Errorf("--controller %q: want %s or %s", mode, devenv.InCluster, devenv.OutOfCluster)
+		}
+		return env.Up(ctx, devenv.UpOptions{SkipController: *skipController, Controller: mode})
 	case "down":
 		return env.Down(ctx)
 	}
 	return fmt.Errorf("unknown command %q (want up or down)", cmd)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -50,13 +51,14 @@ func main() {
 		binDir     = flag.String("bin-dir", "", "directory with the kengine and echo-basic binaries")
 		stateDir   = flag.String("state-dir", "", "directory for pod volumes, logs and scratch space")
 		pidDir     = flag.String("pid-dir", "", "directory for container PID files")
+		inCluster  = flag.Bool("in-cluster-api", true, "relay the API server to pods on the bridge address and give containers KUBERNETES_SERVICE_HOST/PORT, as kubelet does")
 		images     = imageFlags{}
 	)
 	flag.Var(images, "image", "extra image mapping REPOSITORY=BINARY (repeatable)")
 	klog.InitFlags(nil)
 	flag.Parse()
 
-	if err := run(*kubeconfig, *nodeName, *subnet, *bridge, *prefix, *lbRange, *binDir, *stateDir, *pidDir, images); err != nil {
+	if err := run(*kubeconfig, *nodeName, *subnet, *bridge, *prefix, *lbRange, *binDir, *stateDir, *pidDir, *inCluster, images); err != nil {
 		klog.Background().Error(err, "Node agent failed")
 		klog.Flush()
 		os.Exit(1)
@@ -64,7 +66,7 @@ func main() {
 	klog.Flush()
 }
 
-func run(kubeconfig, nodeName, subnet, bridge, prefix, lbRange, binDir, stateDir, pidDir string, extra imageFlags) error {
+func run(kubeconfig, nodeName, subnet, bridge, prefix, lbRange, binDir, stateDir, pidDir string, inCluster bool, extra imageFlags) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("the node agent needs root to create network namespaces")
 	}
@@ -95,6 +97,14 @@ func run(kubeconfig, nodeName, subnet, bridge, prefix, lbRange, binDir, stateDir
 	if err != nil {
 		return err
 	}
+	var apiServer string
+	if inCluster {
+		u, err := url.Parse(cfg.Host)
+		if err != nil || u.Port() == "" {
+			return fmt.Errorf("--in-cluster-api: the kubeconfig's server %q has no host:port", cfg.Host)
+		}
+		apiServer = u.Host
+	}
 	cfg.UserAgent = "nodeagent"
 	cfg.QPS, cfg.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(cfg)
@@ -108,6 +118,7 @@ func run(kubeconfig, nodeName, subnet, bridge, prefix, lbRange, binDir, stateDir
 		Images:            table,
 		StateDir:          stateDir,
 		PIDDir:            pidDir,
+		APIServer:         apiServer,
 	}, client)
 	if err != nil {
 		return err
