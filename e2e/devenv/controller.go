@@ -50,7 +50,7 @@ const (
 )
 
 // ControllerKubeconfig is the kubeconfig the controller runs with (see
-// writeControllerKubeconfig). It holds the admin's credentials, so it lives with them in
+// WriteControllerKubeconfig). It holds the admin's credentials, so it lives with them in
 // .dev/pki, which make dev-down removes.
 func (e *Env) ControllerKubeconfig() string {
 	return filepath.Join(e.pkiDir(), "kengine-gateway.kubeconfig")
@@ -176,7 +176,7 @@ func (e *Env) startController(ctx context.Context, opts UpOptions) error {
 	if args == nil {
 		args = DefaultControllerArgs
 	}
-	if err := e.writeControllerKubeconfig(ctx); err != nil {
+	if err := e.WriteControllerKubeconfig(ctx); err != nil {
 		return err
 	}
 	argv := append([]string{e.ControllerBinary(), "--kubeconfig=" + e.ControllerKubeconfig()}, args...)
@@ -193,7 +193,7 @@ func (e *Env) startController(ctx context.Context, opts UpOptions) error {
 	})
 }
 
-// writeControllerKubeconfig writes ControllerKubeconfig: the admin kubeconfig with its user
+// WriteControllerKubeconfig writes ControllerKubeconfig: the admin kubeconfig with its user
 // impersonating the controller's ServiceAccount. The API server authenticates the admin's
 // client certificate, checks that the admin may impersonate (system:masters may), then
 // authorizes every request as system:serviceaccount:<namespace>:<name> with the groups of a
@@ -202,7 +202,7 @@ func (e *Env) startController(ctx context.Context, opts UpOptions) error {
 // or renew. The ServiceAccount must exist (the manifests are applied first): impersonation
 // would work without it, but a renamed ServiceAccount would then show up only as forbidden
 // errors in the controller's log.
-func (e *Env) writeControllerKubeconfig(ctx context.Context) error {
+func (e *Env) WriteControllerKubeconfig(ctx context.Context) error {
 	c, err := e.client()
 	if err != nil {
 		return err
