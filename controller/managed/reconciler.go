@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -35,6 +36,8 @@ type Options struct {
 	PKI *AdminPKI
 	// NewPusher builds the admin client for one Gateway's pods from its TLS settings.
 	NewPusher func(tlsConfig *KengineTLS) (kengine.Pusher, error)
+	// APITimeout bounds every call to the API server; zero means 30s.
+	APITimeout time.Duration
 }
 
 // KengineTLS is what a managed Gateway's admin client needs.
