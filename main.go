@@ -378,7 +378,9 @@ func serve(ctx context.Context, addr, pattern string, h http.Handler) {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			klog.FromContext(ctx).Info("HTTP server did not shut down cleanly", "address", addr, "err", err)
+		}
 	}()
 }
 

@@ -92,8 +92,12 @@ func (r *Reconciler) apply(ctx context.Context, resource string, obj metav1.Obje
 	ns, name := obj.GetNamespace(), obj.GetName()
 	key := resource + "/" + ns + "/" + name
 	liveVersion := ""
-	if live, err := kind.live(r, ns, name); err == nil {
+	live, err := kind.live(r, ns, name)
+	switch {
+	case err == nil:
 		liveVersion = live.GetResourceVersion()
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("reading %s %s/%s from the cache: %w", kind.label, ns, name, err)
 	}
 	r.mu.Lock()
 	last, known := r.applied[key]

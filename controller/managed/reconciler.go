@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -112,8 +113,11 @@ func (r *Reconciler) BringsOwnKengine(gw *gatewayv1.Gateway) (bool, error) {
 	}
 	for _, nn := range services {
 		svc, err := r.listers.Services.Services(nn.Namespace).Get(nn.Name)
+		if apierrors.IsNotFound(err) {
+			continue // deleted since the index was read
+		}
 		if err != nil {
-			continue
+			return false, err
 		}
 		if !metav1.IsControlledBy(svc, gw) {
 			return true, nil
