@@ -201,21 +201,13 @@ func run(ctx context.Context, o *options) error {
 	// Two sets of clients: the informers' watches are long requests that a timeout would cut;
 	// every other request (status writes, applies, discovery, Events, the Lease, the admin CA
 	// Secret) is bounded by --api-timeout, so a hung API server cannot hold a worker.
-	watchKube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	watchGW, err := gatewayclient.NewForConfig(cfg)
+	watchKube, watchGW, err := newClients(cfg)
 	if err != nil {
 		return err
 	}
 	timed := rest.CopyConfig(cfg)
 	timed.Timeout = o.apiTimeout
-	kube, err := kubernetes.NewForConfig(timed)
-	if err != nil {
-		return err
-	}
-	gw, err := gatewayclient.NewForConfig(timed)
+	kube, gw, err := newClients(timed)
 	if err != nil {
 		return err
 	}
@@ -324,6 +316,19 @@ func run(ctx context.Context, o *options) error {
 		return start(ctx)
 	}
 	return runWithLeaderElection(ctx, kube, o, start)
+}
+
+// newClients returns the core and Gateway API clients of cfg.
+func newClients(cfg *rest.Config) (*kubernetes.Clientset, *gatewayclient.Clientset, error) {
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	gw, err := gatewayclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kube, gw, nil
 }
 
 // controllerNamespace is where the controller keeps its own Secrets.

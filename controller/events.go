@@ -87,29 +87,31 @@ func (e *eventReporter) record(obj runtime.Object, eventType, reason, msg string
 	e.recorder.Event(obj, eventType, reason, msg)
 }
 
-// invalidParameters reports a Gateway whose parameters are invalid, once per message.
-func (e *eventReporter) invalidParameters(gw runtime.Object, key types.NamespacedName, msg string) {
+// warnOnChange records a Warning on a Gateway unless the last one of its kind, kept in the
+// field last selects, was about the same cause.
+func (e *eventReporter) warnOnChange(gw runtime.Object, key types.NamespacedName, last func(*gatewayEvents) *string, cause, reason, msg string) {
 	e.mu.Lock()
 	g := e.gateway(key)
-	changed := g.parameters != msg
-	g.parameters, g.warned = msg, true
+	seen := last(g)
+	changed := *seen != cause
+	*seen, g.warned = cause, true
 	e.mu.Unlock()
 	if changed {
-		e.record(gw, corev1.EventTypeWarning, EventInvalidParameters, "Invalid infrastructure parameters; nothing is deployed or pushed: "+msg)
+		e.record(gw, corev1.EventTypeWarning, reason, msg)
 	}
+}
+
+// invalidParameters reports a Gateway whose parameters are invalid, once per message.
+func (e *eventReporter) invalidParameters(gw runtime.Object, key types.NamespacedName, msg string) {
+	e.warnOnChange(gw, key, func(g *gatewayEvents) *string { return &g.parameters }, msg,
+		EventInvalidParameters, "Invalid infrastructure parameters; nothing is deployed or pushed: "+msg)
 }
 
 // refusedWhole reports a config a pod refused that the controller could not make acceptable
 // by leaving out routes or listeners, once per message.
 func (e *eventReporter) refusedWhole(gw runtime.Object, key types.NamespacedName, pod, refusal string) {
-	e.mu.Lock()
-	g := e.gateway(key)
-	changed := g.refusal != refusal
-	g.refusal, g.warned = refusal, true
-	e.mu.Unlock()
-	if changed {
-		e.record(gw, corev1.EventTypeWarning, EventConfigRefused, fmt.Sprintf("Kengine pod %s refused the config, which keeps its last good one: %s", pod, refusal))
-	}
+	e.warnOnChange(gw, key, func(g *gatewayEvents) *string { return &g.refusal }, refusal,
+		EventConfigRefused, fmt.Sprintf("Kengine pod %s refused the config, which keeps its last good one: %s", pod, refusal))
 }
 
 // refusedObjects reports what an isolation left out: on the Gateway, and on each route left

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/record"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/internal/testobj"
 	"github.com/khulnasoft/gateway/kengine"
@@ -73,12 +72,8 @@ func TestEventReporterRecordsChangesOnly(t *testing.T) {
 // A refused route gets its own Event, after the Gateway's, naming the Gateway.
 func TestSyncRecordsRefusedRouteEvents(t *testing.T) {
 	kube, gw := basicObjects()
-	poisoned := testobj.Route("infra", "tenant-b", testobj.Parent("", "gw", ""), testobj.Rule([]gatewayv1.HTTPRouteMatch{testobj.PathPrefix("/b")},
-		[]gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestHeaderModifier,
-			RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Set: []gatewayv1.HTTPHeader{{Name: "X-Poison", Value: "kengine-refuses-this"}}}}},
-		testobj.Backend("", "web", 80, 1)))
 	rec := &objectRecorder{}
-	f := newFixtureWith(t, kube, append(gw, poisoned), func(_ *fixture, o *Options) { o.Recorder = rec })
+	f := newFixtureWith(t, kube, append(gw, poisonedRoute()), func(_ *fixture, o *Options) { o.Recorder = rec })
 	f.ctrl.pusher = &refusingPusher{poison: "kengine-refuses-this"}
 	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
 		t.Fatal(err)

@@ -215,3 +215,19 @@ func histogramSamples(t *testing.T, vec *prometheus.HistogramVec, value string) 
 	}
 	return 0
 }
+
+// A panicking sync counts as an error and a panic.
+func TestReconcileMetricsCountPanics(t *testing.T) {
+	f, m := newMetricsFixture(t)
+	f.ctrl.pusher = &panickingPusher{}
+	f.ctrl.EnqueueGateway(gwKey)
+	if !f.ctrl.processNextWorkItem(f.ctx, f.ctx) {
+		t.Fatal("processNextWorkItem stopped")
+	}
+	if got := testutil.ToFloat64(m.reconcilePanics.WithLabelValues(controllerGateway)); got != 1 {
+		t.Errorf("panics = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.reconcileErrors.WithLabelValues(controllerGateway)); got != 1 {
+		t.Errorf("errors = %v, want 1", got)
+	}
+}
