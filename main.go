@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -78,6 +79,8 @@ type options struct {
 	namespace        string
 	adminCASecret    string
 	clientCAOverlap  time.Duration
+	apiTimeout       time.Duration
+	shutdownTimeout  time.Duration
 	showVersion      bool
 }
 
@@ -109,6 +112,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.namespace, "namespace", "", "The controller's namespace, where the admin CA Secret lives; defaults to the pod's namespace, else kengine-gateway-system.")
 	fs.StringVar(&o.adminCASecret, "admin-ca-secret", "kengine-gateway-admin-ca", "Name of the Secret holding the admin root CA and client CA of managed Kengine (created if missing).")
 	fs.DurationVar(&o.clientCAOverlap, "admin-client-ca-overlap", time.Hour, "How long a rotated-out admin client CA stays trusted by managed pods; must exceed --resync-period.")
+	fs.DurationVar(&o.apiTimeout, "api-timeout", controller.DefaultAPITimeout, "Timeout of every request to the Kubernetes API server except the informers' watches (status writes, applies, discovery, Events, the Lease, the admin CA Secret).")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", controller.DefaultShutdownTimeout, "On SIGTERM, how long syncs in flight may finish before they are cancelled; keep it below the pod's terminationGracePeriodSeconds.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
@@ -118,6 +123,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.workers < 1 {
 		return nil, fmt.Errorf("--workers must be at least 1")
+	}
+	if o.apiTimeout <= 0 || o.shutdownTimeout <= 0 {
+		return nil, fmt.Errorf("--api-timeout and --shutdown-timeout must be positive")
 	}
 	return o, nil
 }
@@ -190,11 +198,16 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	cfg.UserAgent = "kengine-gateway/" + version
-	kube, err := kubernetes.NewForConfig(cfg)
+	// Two sets of clients: the informers' watches are long requests that a timeout would cut;
+	// every other request (status writes, applies, discovery, Events, the Lease, the admin CA
+	// Secret) is bounded by --api-timeout, so a hung API server cannot hold a worker.
+	watchKube, watchGW, err := newClients(cfg)
 	if err != nil {
 		return err
 	}
-	gw, err := gatewayclient.NewForConfig(cfg)
+	timed := rest.CopyConfig(cfg)
+	timed.Timeout = o.apiTimeout
+	kube, gw, err := newClients(timed)
 	if err != nil {
 		return err
 	}
@@ -237,6 +250,12 @@ func run(ctx context.Context, o *options) error {
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := controller.NewMetrics(registry)
+	if o.leaderElect {
+		leaderelection.SetProvider(metrics.LeaderElection())
+	} else {
+		metrics.SetLeader(true)
+	}
 	// Ready means able to do this replica's part: a standby waiting for the Lease is ready to
 	// take over (a rollout must be able to replace it), the leader is ready once its caches
 	// are synced.
@@ -261,19 +280,21 @@ func run(ctx context.Context, o *options) error {
 	if missing := served.Missing(); len(missing) > 0 {
 		logger.Info("Gateway API kinds not served by this cluster; their features are off", "kinds", missing)
 	}
-	inf, err := informers.New(kube, gw, served, 10*time.Hour, informers.WithControllerSecret(o.controllerNamespace(), o.adminCASecret))
+	inf, err := informers.New(watchKube, watchGW, served, 10*time.Hour, informers.WithControllerSecret(o.controllerNamespace(), o.adminCASecret))
 	if err != nil {
 		return err
 	}
 	ctrl, err := controller.New(kube, gw, inf, byoPusher, controller.Options{
-		ControllerName: o.controllerName,
-		Managed:        managedOpts,
-		Render:         render.Options{Admin: admin, PKI: adminPKIApp, HealthPort: o.healthPort},
-		AdminPort:      o.adminPort,
-		ResyncPeriod:   o.resyncPeriod,
-		QueueMetrics:   controller.NewWorkqueueMetricsProvider(registry),
-		Registerer:     registry,
-		Recorder:       newEventRecorder(ctx, kube),
+		ControllerName:  o.controllerName,
+		Managed:         managedOpts,
+		Render:          render.Options{Admin: admin, PKI: adminPKIApp, HealthPort: o.healthPort},
+		AdminPort:       o.adminPort,
+		ResyncPeriod:    o.resyncPeriod,
+		QueueMetrics:    controller.NewWorkqueueMetricsProvider(registry),
+		Metrics:         metrics,
+		Recorder:        newEventRecorder(ctx, kube),
+		APITimeout:      o.apiTimeout,
+		ShutdownTimeout: o.shutdownTimeout,
 	})
 	if err != nil {
 		return err
@@ -300,6 +321,19 @@ func run(ctx context.Context, o *options) error {
 		return start(ctx)
 	}
 	return runWithLeaderElection(ctx, kube, o, start)
+}
+
+// newClients returns the core and Gateway API clients of cfg.
+func newClients(cfg *rest.Config) (*kubernetes.Clientset, *gatewayclient.Clientset, error) {
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	gw, err := gatewayclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kube, gw, nil
 }
 
 // controllerNamespace is where the controller keeps its own Secrets.
@@ -354,12 +388,16 @@ func serve(ctx context.Context, addr, pattern string, h http.Handler) {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			klog.FromContext(ctx).Info("HTTP server did not shut down cleanly", "address", addr, "err", err)
+		}
 	}()
 }
 
 // runWithLeaderElection runs start only while this replica holds the Lease. Losing the lease
-// stops the process, so a new leader never races a stale one.
+// stops the process, so a new leader never races a stale one. On SIGTERM, start's context is
+// cancelled and the Lease is released only once start has returned (its syncs finished or
+// were cancelled), so the next leader does not push while this one still does.
 func runWithLeaderElection(ctx context.Context, kube kubernetes.Interface, o *options, start func(context.Context) error) error {
 	ns := o.leaderElectionNS
 	if ns == "" {
@@ -378,18 +416,62 @@ func runWithLeaderElection(ctx context.Context, kube kubernetes.Interface, o *op
 		Client:     kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
 	}
+	return leaderElect(ctx, lock, start)
+}
+
+// leaderElect runs start while holding lock; see runWithLeaderElection.
+func leaderElect(ctx context.Context, lock resourcelock.Interface, start func(context.Context) error) error {
+	// The election's own context outlives ctx while start drains; cancelling it releases the
+	// Lease (ReleaseOnCancel).
+	electCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopElection()
+	// leading is set when start begins; returned when leaderElect no longer waits for it, so
+	// that a start the elector launches late never runs.
+	var mu sync.Mutex
+	leading, returned := false, false
+	// A standby replica stops campaigning at once on SIGTERM.
+	stopStandby := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !leading {
+			stopElection()
+		}
+	})
+	defer stopStandby()
+	finished := make(chan struct{})
 	var runErr error
-	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+	leaderelection.RunOrDie(electCtx, leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		ReleaseOnCancel: true,
 		LeaseDuration:   15 * time.Second,
 		RenewDeadline:   10 * time.Second,
 		RetryPeriod:     2 * time.Second,
 		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(ctx context.Context) { runErr = start(ctx) },
+			OnStartedLeading: func(leaderCtx context.Context) {
+				mu.Lock()
+				if returned {
+					mu.Unlock()
+					return
+				}
+				leading = true
+				mu.Unlock()
+				defer close(finished)
+				defer stopElection() // release the Lease once start is done
+				runCtx, cancel := context.WithCancel(leaderCtx)
+				defer cancel()
+				defer context.AfterFunc(ctx, cancel)()
+				runErr = start(runCtx)
+			},
 			OnStoppedLeading: func() { klog.FromContext(ctx).Info("Leadership lost or released") },
 		},
 	})
+	mu.Lock()
+	returned = true
+	wasLeading := leading
+	mu.Unlock()
+	if wasLeading {
+		<-finished
+	}
 	return runErr
 }
 

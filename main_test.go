@@ -22,7 +22,8 @@ func TestParseFlagsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.controllerName != "khulnasoft.com/kengine-gateway" || o.workers != 4 || o.adminPort != 2019 || !o.managed ||
-		o.managedAdminPort != 2021 || o.resyncPeriod != time.Minute || o.adminInsecure {
+		o.managedAdminPort != 2021 || o.resyncPeriod != time.Minute || o.adminInsecure ||
+		o.apiTimeout != 30*time.Second || o.shutdownTimeout != 20*time.Second {
 		t.Errorf("defaults = %+v", o)
 	}
 	if _, err := parseFlags([]string{"--help"}); !errors.Is(err, flag.ErrHelp) {
@@ -112,6 +113,58 @@ func TestLeaderElectionRunsWhileLeading(t *testing.T) {
 	lease, err = kube.CoordinationV1().Leases("sys").Get(context.Background(), "kengine-gateway", metav1.GetOptions{})
 	if err != nil || (lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity != "") {
 		t.Errorf("the lease must be released on shutdown: %+v, %v", lease.Spec.HolderIdentity, err)
+	}
+}
+
+// On SIGTERM the leader keeps the Lease while its syncs drain, so that the next leader does
+// not push at the same time, and releases it once they are done.
+func TestLeaderElectionReleasesTheLeaseAfterTheDrain(t *testing.T) {
+	kube := kubefake.NewClientset()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started, draining, drained := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- runWithLeaderElection(ctx, kube, &options{leaderElectionNS: "sys", leaderElectionID: "kengine-gateway"}, func(ctx context.Context) error {
+			close(started)
+			<-ctx.Done()
+			close(draining)
+			<-drained
+			return errors.New("drained")
+		})
+	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("never became leader")
+	}
+	cancel()
+	select {
+	case <-draining:
+	case <-time.After(10 * time.Second):
+		t.Fatal("start's context was not cancelled by the process's")
+	}
+	holder := func() string {
+		lease, err := kube.CoordinationV1().Leases("sys").Get(context.Background(), "kengine-gateway", metav1.GetOptions{})
+		if err != nil || lease.Spec.HolderIdentity == nil {
+			return ""
+		}
+		return *lease.Spec.HolderIdentity
+	}
+	if holder() == "" {
+		t.Error("the Lease was released while syncs were still draining")
+	}
+	close(drained)
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "drained" {
+			t.Errorf("runWithLeaderElection = %v, want start's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("did not return after the drain")
+	}
+	if h := holder(); h != "" {
+		t.Errorf("the Lease is still held by %q after shutdown", h)
 	}
 }
 

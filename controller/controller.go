@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"runtime/debug"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -27,6 +27,12 @@ import (
 
 // DefaultControllerName is the GatewayClass controllerName this controller answers to.
 const DefaultControllerName = "khulnasoft.com/kengine-gateway"
+
+// Defaults of Options.
+const (
+	DefaultShutdownTimeout = 20 * time.Second
+	DefaultAPITimeout      = 30 * time.Second
+)
 
 // Pusher programs Kengine pods; *kengine.Client implements it. It is an alias, so that the
 // controller and its stages share one interface.
@@ -53,11 +59,19 @@ type Options struct {
 	Managed managed.Options
 	// Now returns the time written into condition transitions; nil means time.Now.
 	Now func() time.Time
-	// Recorder records Events on Gateways (for example when Kengine refused a config); nil
-	// records none.
+	// Recorder records Events on Gateways and routes (events.go); nil records none.
 	Recorder record.EventRecorder
-	// Registerer receives the controller's own metrics; nil means the default registerer.
+	// Metrics receives the controller's own metrics; nil means NewMetrics(Registerer).
+	Metrics *Metrics
+	// Registerer receives the controller's own metrics when Metrics is nil; nil means the
+	// default registerer.
 	Registerer prometheus.Registerer
+	// ShutdownTimeout bounds how long Run lets the syncs in flight finish once its context
+	// is done; then their context is cancelled. Zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	// APITimeout bounds every call to the API server (status writes, applies); zero means
+	// DefaultAPITimeout.
+	APITimeout time.Duration
 	// LookupHost resolves ExternalName backends (when a GatewayClass allows them); nil uses
 	// the system resolver.
 	LookupHost LookupFunc
@@ -89,7 +103,10 @@ type Controller struct {
 	resolver  *nameResolver
 	// rejections remembers, per Gateway, what Kengine refused and what it last accepted.
 	rejections rejectionMemory
-	metrics    controllerMetrics
+	metrics    *Metrics
+	events     *eventReporter
+	// clock times syncs and stages.
+	clock workqueue.Clock
 	// status writes GatewayClass, Gateway and route status.
 	status *status.Writer
 }
@@ -103,8 +120,22 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, inf *informers.I
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if opts.APITimeout <= 0 {
+		opts.APITimeout = DefaultAPITimeout
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(opts.Registerer)
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = workqueue.RealClock()
+	}
 	// The managed pods' readiness probe asks for the route render serves.
 	opts.Managed.HealthPort, opts.Managed.ReadyPath = opts.Render.HealthPort, render.ReadyPath
+	opts.Managed.APITimeout = opts.APITimeout
 	managedKengine := managed.NewReconciler(kube, managed.Listers{
 		Services: inf.Services, Secrets: inf.Secrets, ConfigMaps: inf.ConfigMaps,
 		ServiceAccounts: inf.Managed.ServiceAccounts, Deployments: inf.Managed.Deployments, DaemonSets: inf.Managed.DaemonSets,
@@ -118,8 +149,10 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, inf *informers.I
 		opts:      opts,
 		managed:   managedKengine,
 		resolver:  newNameResolver(opts.LookupHost, opts.Now),
-		metrics:   newControllerMetrics(opts.Registerer),
-		status:    status.NewWriter(gw, opts.ControllerName, opts.Now),
+		metrics:   opts.Metrics,
+		events:    newEventReporter(opts.Recorder, opts.Now),
+		clock:     clock,
+		status:    status.NewWriter(gw, opts.ControllerName, opts.Now, opts.APITimeout),
 		queue: workqueue.New(workqueue.Config[queueKey]{
 			Name:            "gateway",
 			Clock:           opts.Clock,
@@ -142,8 +175,9 @@ func (c *Controller) EnqueueGatewayClass(name string) {
 	c.queue.Add(queueKey{kind: keyGatewayClass, name: types.NamespacedName{Name: name}})
 }
 
-// Run waits for the caches, runs workers until ctx is done, then drains the queue: items in
-// flight finish, nothing new starts.
+// Run waits for the caches and runs workers until ctx is done. Then it shuts down: workers
+// take no new key, and the syncs in flight get ShutdownTimeout to finish before their context
+// is cancelled. It returns an error only if a sync ignored that cancellation.
 func (c *Controller) Run(ctx context.Context, workers int) error {
 	defer utilruntime.HandleCrash()
 	logger := klog.FromContext(ctx)
@@ -152,27 +186,51 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 		return fmt.Errorf("waiting for informer caches: %w", ctx.Err())
 	}
 	logger.Info("Starting workers", "count", workers)
+	c.metrics.setWorkers(workers)
+	// Syncs outlive ctx by at most ShutdownTimeout, so that a push that started can finish.
+	syncCtx, cancelSyncs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSyncs()
+	var wg wait.Group
+	for range workers {
+		wg.Start(func() {
+			for c.processNextWorkItem(ctx, syncCtx) {
+			}
+		})
+	}
+	if c.opts.ResyncPeriod > 0 {
+		wg.StartWithContext(ctx, func(ctx context.Context) { wait.UntilWithContext(ctx, c.resync, c.opts.ResyncPeriod) })
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		wg := wait.Group{}
-		for i := 0; i < workers; i++ {
-			wg.Start(func() {
-				for c.processNextWorkItem(ctx) {
-				}
-			})
-		}
 		wg.Wait()
 	}()
-	if c.opts.ResyncPeriod > 0 {
-		go wait.UntilWithContext(ctx, c.resync, c.opts.ResyncPeriod)
-	}
 	<-ctx.Done()
-	logger.Info("Shutting down: draining the work queue")
-	c.queue.ShutDownWithDrain()
-	<-done
-	return nil
+	logger.Info("Shutting down: finishing the syncs in flight", "timeout", c.opts.ShutdownTimeout)
+	c.queue.ShutDown()
+	timer := c.clock.NewTimer(c.opts.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		logger.Info("Shut down")
+		return nil
+	case <-timer.C():
+	}
+	logger.Info("Syncs still running at the shutdown timeout; cancelling them", "timeout", c.opts.ShutdownTimeout)
+	cancelSyncs()
+	grace := c.clock.NewTimer(cancelGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-grace.C():
+		return fmt.Errorf("shutting down: syncs still running %v after they were cancelled", cancelGrace)
+	}
 }
+
+// cancelGrace is how long Run waits for syncs to return once their context is cancelled;
+// every call they make honours the context, so only a bug makes this run out.
+const cancelGrace = time.Second
 
 // resync rotates the admin client CA when due and re-checks every Gateway against its pods.
 func (c *Controller) resync(ctx context.Context) {
@@ -229,28 +287,39 @@ func (c *Controller) enqueueAllGateways(ctx context.Context) {
 	}
 }
 
-// processNextWorkItem handles one key; it returns false when the queue shuts down.
-func (c *Controller) processNextWorkItem(ctx context.Context) bool {
+// processNextWorkItem handles one key under syncCtx; it returns false when the queue shuts
+// down or ctx, the process's context, is done.
+func (c *Controller) processNextWorkItem(ctx, syncCtx context.Context) bool {
 	key, shutdown := c.queue.Get()
 	if shutdown {
 		return false
 	}
 	defer c.queue.Done(key)
-
-	// Work that started finishes even while shutting down, so a push is never cut in half;
-	// every network call below has its own timeout.
-	syncCtx := context.WithoutCancel(ctx)
+	if ctx.Err() != nil {
+		// Shutting down: a key not started yet is left to the next leader, which syncs
+		// every Gateway when it starts.
+		return false
+	}
+	name := controllerGateway
+	if key.kind == keyGatewayClass {
+		name = controllerGatewayClass
+	}
+	finish := c.metrics.reconcileStarted(name, c.clock)
 	err := c.syncKey(ctx, syncCtx, key)
+	finish(syncResult(err), errors.Is(err, errSyncPanicked))
 	c.handleErr(ctx, err, key)
 	return true
 }
+
+// errSyncPanicked marks the error of a sync that panicked.
+var errSyncPanicked = errors.New("panic")
 
 // syncKey runs the sync of one key. A panic, which only a bug can cause, becomes an error for
 // that key: one bad object must not take down the controller and every other Gateway.
 func (c *Controller) syncKey(ctx, syncCtx context.Context, key queueKey) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("panic while syncing %s: %v\n%s", key.name, r, debug.Stack())
+			err = fmt.Errorf("%w while syncing %s: %v\n%s", errSyncPanicked, key.name, r, debug.Stack())
 		}
 	}()
 	switch key.kind {
@@ -269,11 +338,16 @@ func (c *Controller) handleErr(ctx context.Context, err error, key queueKey) {
 		return
 	}
 	logger := klog.FromContext(ctx)
-	if errors.Is(err, errPushIncomplete) {
-		// Routine: a pod that is starting or going away is not reachable yet; the Gateway's
-		// status says which.
-		logger.V(2).Info("Not every Kengine pod was programmed; will retry", "key", key.name.String(), "retries", c.queue.NumRequeues(key), "reason", err.Error())
-	} else {
+	switch {
+	case errors.Is(err, errPushIncomplete):
+		// Routine: a pod that is starting or going away is not reachable yet; the sync logged
+		// which at Info, the Gateway's status says so too.
+		logger.V(4).Info("Not every Kengine pod was programmed; will retry", "key", key.name.String(), "retries", c.queue.NumRequeues(key))
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		// Shutting down: the sync was cancelled at the shutdown timeout.
+		logger.Info("Sync cancelled by shutdown", "key", key.name.String())
+		return
+	default:
 		logger.Error(err, "Sync failed; will retry", "key", key.name.String(), "retries", c.queue.NumRequeues(key))
 	}
 	c.queue.AddRateLimited(key)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -27,13 +29,16 @@ import (
 	"github.com/khulnasoft/gateway/controller/internal/testobj"
 	"github.com/khulnasoft/gateway/informers"
 	"github.com/khulnasoft/gateway/kengine"
+	"github.com/khulnasoft/gateway/workqueue"
 )
 
-// fakePusher records pushes and fails the pods named in fail.
+// fakePusher records pushes and fails the pods named in fail; with skip, the other pods
+// report that they already ran the config.
 type fakePusher struct {
 	mu     sync.Mutex
 	pushes []fakePush
 	fail   map[string]error
+	skip   bool
 }
 
 type fakePush struct {
@@ -49,6 +54,7 @@ func (p *fakePusher) Push(_ context.Context, eps []kengine.Endpoint, config []by
 	out := make([]kengine.Result, len(eps))
 	for i, ep := range eps {
 		out[i] = kengine.Result{Endpoint: ep, Err: p.fail[ep.Pod]}
+		out[i].Skipped = p.skip && out[i].Err == nil
 	}
 	return out
 }
@@ -451,5 +457,125 @@ func TestSyncPanicBecomesARetryNotACrash(t *testing.T) {
 	err := f.ctrl.syncKey(f.ctx, f.ctx, queueKey{kind: keyGateway, name: gwKey})
 	if err == nil || !strings.Contains(err.Error(), "panic while syncing infra/gw: boom") {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// blockingPusher holds every push until release is closed or, when it honours the context,
+// until the push's context is done; started receives each push's context.
+type blockingPusher struct {
+	fakePusher
+	started   chan context.Context
+	release   chan struct{}
+	honourCtx bool
+}
+
+func (p *blockingPusher) Push(ctx context.Context, eps []kengine.Endpoint, config []byte, version string) []kengine.Result {
+	p.started <- ctx
+	var done <-chan struct{}
+	if p.honourCtx {
+		done = ctx.Done()
+	}
+	select {
+	case <-p.release:
+	case <-done:
+	}
+	return p.fakePusher.Push(ctx, eps, config, version)
+}
+
+// runWithBlockedSync starts Run with one worker on a fake clock and waits until a Gateway
+// sync is pushing; the GatewayClass key queued behind it must never start once Run's context
+// ends.
+func runWithBlockedSync(t *testing.T, p *blockingPusher) (f *fixture, clock *workqueue.FakeClock, cancel func(), done chan error, pushCtx context.Context) {
+	t.Helper()
+	kube, gw := basicObjects()
+	clock = workqueue.NewFakeClock(testobj.Time)
+	f = newFixtureWith(t, kube, gw, func(_ *fixture, o *Options) {
+		o.Clock = clock
+		o.ShutdownTimeout = 20 * time.Second
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	})
+	f.ctrl.pusher = p
+	ctx, cancel := context.WithCancel(f.ctx)
+	done = make(chan error, 1)
+	go func() { done <- f.ctrl.Run(ctx, 1) }()
+	f.ctrl.EnqueueGateway(gwKey)
+	select {
+	case pushCtx = <-p.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sync never pushed")
+	}
+	f.ctrl.EnqueueGatewayClass("kengine")
+	return f, clock, cancel, done, pushCtx
+}
+
+func waitRun(t *testing.T, done chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+		return nil
+	}
+}
+
+// On shutdown a sync in flight finishes under a live context, and no new key starts.
+func TestRunLetsSyncsInFlightFinish(t *testing.T) {
+	p := &blockingPusher{started: make(chan context.Context, 1), release: make(chan struct{}), honourCtx: true}
+	f, clock, cancel, done, pushCtx := runWithBlockedSync(t, p)
+	classSyncs := func() float64 {
+		return testutil.ToFloat64(f.ctrl.metrics.reconcileTotal.WithLabelValues(controllerGatewayClass, resultSuccess))
+	}
+	before := classSyncs()
+	cancel()
+	// Run arms its shutdown timer and waits; the push is still running and not cancelled.
+	waitFor(t, func() bool { return clock.Waiters() > 0 })
+	if pushCtx.Err() != nil {
+		t.Fatal("the sync's context was cancelled at once")
+	}
+	close(p.release)
+	if err := waitRun(t, done); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if after := classSyncs(); after != before {
+		t.Errorf("the GatewayClass key queued behind the sync was synced after shutdown (%v syncs, want %v)", after, before)
+	}
+	if n := len(f.statusUpdates("gateways")); n != 1 {
+		t.Errorf("the sync in flight wrote %d Gateway statuses, want 1: it must finish", n)
+	}
+}
+
+// A sync still running at the shutdown timeout is cancelled, and Run returns.
+func TestRunCancelsSyncsAtTheShutdownTimeout(t *testing.T) {
+	p := &blockingPusher{started: make(chan context.Context, 1), release: make(chan struct{}), honourCtx: true}
+	_, clock, cancel, done, pushCtx := runWithBlockedSync(t, p)
+	cancel()
+	waitFor(t, func() bool { return clock.Waiters() > 0 })
+	clock.Step(19 * time.Second)
+	if pushCtx.Err() != nil {
+		t.Fatal("cancelled before the shutdown timeout")
+	}
+	clock.Step(time.Second)
+	if err := waitRun(t, done); err != nil {
+		t.Fatalf("Run = %v, want nil once the cancelled sync returned", err)
+	}
+	if pushCtx.Err() == nil {
+		t.Error("the sync's context is still live after the shutdown timeout")
+	}
+}
+
+// A sync that ignores its cancelled context cannot hold the process: Run gives up after a
+// short grace and says so.
+func TestRunGivesUpOnASyncThatIgnoresCancellation(t *testing.T) {
+	p := &blockingPusher{started: make(chan context.Context, 1), release: make(chan struct{})}
+	t.Cleanup(func() { close(p.release) })
+	_, clock, cancel, done, _ := runWithBlockedSync(t, p)
+	cancel()
+	waitFor(t, func() bool { return clock.Waiters() > 0 })
+	clock.Step(20 * time.Second)
+	waitFor(t, func() bool { return clock.Waiters() > 0 })
+	clock.Step(cancelGrace)
+	if err := waitRun(t, done); err == nil || !strings.Contains(err.Error(), "still running") {
+		t.Fatalf("Run = %v, want an error naming the stuck sync", err)
 	}
 }

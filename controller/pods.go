@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -46,8 +47,11 @@ func (c *Controller) findDataPlane(gw types.NamespacedName) (*dataPlane, error) 
 	seenAddr := map[string]bool{}
 	for _, nn := range services {
 		svc, err := c.informers.Services.Services(nn.Namespace).Get(nn.Name)
+		if apierrors.IsNotFound(err) {
+			continue // deleted since the index was read
+		}
 		if err != nil {
-			continue
+			return nil, err
 		}
 		dp.services = append(dp.services, svc)
 		for _, ing := range svc.Status.LoadBalancer.Ingress {

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -25,27 +26,68 @@ import (
 // errPushIncomplete asks for a retry: some pods could not be reached yet.
 var errPushIncomplete = errors.New("not every Kengine pod was programmed")
 
-// pushOutcome summarises a push for status.
+// pushOutcome summarises a push for status, events and the sync's log line.
 type pushOutcome struct {
-	pods     int
-	failed   []string // "pod: reason", sorted
-	rejected bool     // at least one pod refused the config itself
+	pods int
+	// ok and unchanged count the pods that loaded the config and those that already ran it.
+	ok, unchanged int
+	failed        []string // "pod: reason", sorted
+	rejected      bool     // at least one pod refused the config itself
+	// unreachable are the pods that failed without refusing the config, in pod order.
+	unreachable []podFailure
 	// refusedBy is the first pod (in pod order) that refused the config, and refusal its
 	// message; refusal is empty when no pod refused.
 	refusedBy kengine.Endpoint
 	refusal   string
 }
 
-// syncGateway runs the pipeline for one Gateway: snapshot → translate → render → push →
-// status. An error means "retry later"; problems a retry cannot fix go to status instead.
+// podFailure is a pod that could not be programmed and why.
+type podFailure struct {
+	pod, reason string
+}
+
+// syncResult is the result label of a sync that returned err.
+func syncResult(err error) string {
+	switch {
+	case err == nil:
+		return resultSuccess
+	case errors.Is(err, errPushIncomplete):
+		return resultRequeue
+	}
+	return resultError
+}
+
+// syncGateway runs the pipeline for one Gateway (runGatewaySync), then records its metrics
+// and writes its one log line.
 func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) error {
+	t := newSyncTrace(c.clock)
+	err := c.runGatewaySync(ctx, key, t)
+	t.finish()
+	result := syncResult(err)
+	c.metrics.observeSync(t, result)
+	t.log(klog.FromContext(ctx), result, err)
+	return err
+}
+
+// forgetGateway drops everything kept in memory about a Gateway that is deleted or no longer
+// ours, metric series included, and removes its entries from route and policy status.
+func (c *Controller) forgetGateway(ctx context.Context, key types.NamespacedName, t *syncTrace) error {
+	c.managed.Forget(key)
+	c.rejections.forget(key)
+	c.events.forget(key)
+	c.metrics.forgetGateway(key)
+	defer t.begin(stageStatus)()
+	return c.clearRouteParents(ctx, key)
+}
+
+// runGatewaySync is snapshot → translate → render → push → status for one Gateway. An error
+// means "retry later"; problems a retry cannot fix go to status instead.
+func (c *Controller) runGatewaySync(ctx context.Context, key types.NamespacedName, t *syncTrace) error {
 	logger := klog.FromContext(ctx)
 	gw, err := c.informers.Gateways.Gateways(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
 		logger.V(4).Info("Gateway deleted")
-		c.managed.Forget(key)
-		c.rejections.forget(key)
-		return c.clearRouteParents(ctx, key)
+		return c.forgetGateway(ctx, key, t)
 	}
 	if err != nil {
 		return err
@@ -54,13 +96,13 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	if apierrors.IsNotFound(err) {
 		// Not ours until a class of ours exists (its creation re-enqueues us); routes must not
 		// keep the status this controller wrote while it was.
-		return c.clearRouteParents(ctx, key)
+		return c.forgetGateway(ctx, key, t)
 	}
 	if err != nil {
 		return err
 	}
 	if !c.ownsClass(class) {
-		return c.clearRouteParents(ctx, key)
+		return c.forgetGateway(ctx, key, t)
 	}
 
 	// Managed or bring-your-own Kengine. The parameters are resolved for both: the class's
@@ -80,35 +122,65 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	}
 
 	// 1. snapshot, with the data plane: backends must never be the proxy's own pods.
+	endSnapshot := t.begin(stageSnapshot)
 	dp, err := c.findDataPlane(key)
 	if err != nil {
 		return err
 	}
+	c.metrics.keepPods(key, dp.endpoints)
 	snap, err := c.buildSnapshot(ctx, class, gw, dp, params.AllowExternalNameBackends)
+	endSnapshot()
 	if err != nil {
 		return fmt.Errorf("building snapshot: %w", err)
 	}
 	fps := fingerprints(snap)
 	snap.Excluded = c.rejections.excludedFor(key, fps, c.opts.Now())
 	snap.Layer4Unavailable = c.rejections.layer4MissingFor(key, c.opts.Now())
-	// 2. translate
+
+	// The stages below may run more than once; each run is timed into its stage.
+	ropts, pusher := c.opts.Render, c.pusher
 	topts := translate.Options{
 		ControllerName:            c.opts.ControllerName,
 		ReservedPorts:             c.reservedPorts(),
 		AllowExternalNameBackends: params.AllowExternalNameBackends,
 	}
-	tr := translate.Translate(snap, topts)
+	translateSnap := func() *translate.Result {
+		defer t.begin(stageTranslate)()
+		return translate.Translate(snap, topts)
+	}
+	render := func(tr *translate.Result) ([]byte, string, error) {
+		defer t.begin(stageRender)()
+		data, version, err := renderConfig(tr, ropts)
+		t.bytes, t.version = len(data), version
+		return data, version, err
+	}
+	push := func(data []byte, version string) pushOutcome {
+		defer t.begin(stagePush)()
+		out := c.push(ctx, key, pusher, dp, data, version)
+		t.pushed(out)
+		return out
+	}
+	writeStatus := func(tr *translate.Result, dps status.DataPlane) error {
+		c.metrics.setObjects(key, countObjects(snap, tr))
+		defer t.begin(stageStatus)()
+		return c.status.Write(ctx, gw, &tr.Status, dps)
+	}
+
+	// 2. translate
+	tr := translateSnap()
 	if paramsErr != nil {
 		// Nothing is created or pushed for a Gateway whose parameters are invalid.
 		tr.Status.Gateway.Conditions = []metav1.Condition{status.Condition(gatewayv1.GatewayConditionAccepted, false,
 			gatewayv1.GatewayReasonInvalidParameters, paramsErr.Error(), gw.Generation)}
-		return c.status.Write(ctx, gw, &tr.Status, status.DataPlane{})
+		c.events.invalidParameters(gw, key, paramsErr.Error())
+		return writeStatus(tr, status.DataPlane{})
 	}
 	accepted := meta.IsStatusConditionTrue(tr.Status.Gateway.Conditions, string(gatewayv1.GatewayConditionAccepted))
-	ropts, pusher := c.opts.Render, c.pusher
 	switch {
 	case isManaged && accepted:
+		endManaged := t.begin(stageManaged)
 		access, err := c.managed.Reconcile(ctx, gw, class, params)
+		endManaged()
 		if err != nil {
 			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 				return nil // the namespace is going away, and the Gateway with it
@@ -119,7 +191,9 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	case !isManaged && accepted && pusher == nil && c.opts.Managed.PKI != nil:
 		// Bring-your-own Kengine without admin flags: the controller issues the admin Secret
 		// the user's pods mount, and talks to them over the same mutual TLS.
+		endManaged := t.begin(stageManaged)
 		access, err := c.managed.ReconcileAdmin(ctx, gw, class)
+		endManaged()
 		if err != nil {
 			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 				return nil
@@ -130,18 +204,18 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	}
 	if pusher == nil {
 		// Bring-your-own Kengine without admin credentials: nothing can be pushed.
-		return c.status.Write(ctx, gw, &tr.Status, dp.status(pushOutcome{pods: len(dp.endpoints), rejected: true, failed: []string{
+		return writeStatus(tr, dp.status(pushOutcome{pods: len(dp.endpoints), rejected: true, failed: []string{
 			"bring-your-own Kengine needs the controller to run with --kengine-admin-config (mutual TLS) or --kengine-admin-insecure"}}))
 	}
 	// 3. render
-	data, version, err := renderConfig(tr, ropts)
+	data, version, err := render(tr)
 	if err != nil {
 		return err
 	}
 	// 4. push
 	var outcome pushOutcome
 	if accepted {
-		outcome = c.push(ctx, pusher, dp, data, version)
+		outcome = push(data, version)
 		if outcome.refusal != "" && snap.Layer4Unavailable == "" && kengine.RefusesUnknownApp(outcome.refusal, kengine.AppLayer4) {
 			// A Kengine without the layer4 app: serve the rest, say why the TLS, TCP and
 			// UDP listeners are not (layer4.go).
@@ -149,28 +223,42 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 			logger.Info("Kengine has no layer4 app; pushing the config without TLS, TCP and UDP listeners", "pod", outcome.refusedBy.Pod)
 			c.rejections.recordLayer4Missing(key, msg, c.opts.Now())
 			snap.Layer4Unavailable = msg
-			tr = translate.Translate(snap, topts)
-			if data, version, err = renderConfig(tr, ropts); err != nil {
+			tr = translateSnap()
+			if data, version, err = render(tr); err != nil {
 				return err
 			}
-			outcome = c.push(ctx, pusher, dp, data, version)
+			outcome = push(data, version)
 		}
 		if outcome.refusal != "" {
 			// One tenant must not stall the Gateway: find what the refusal depends on,
-			// leave it out, and push the rest.
-			if isolated, err := c.isolateRefusal(ctx, key, pusher, snap, topts, ropts, fps, outcome); err != nil {
-				logger.Info("Could not isolate why Kengine refused the config", "err", err)
+			// leave it out, and push the rest. The trial loads count as push time.
+			endIsolate := t.begin(stagePush)
+			isolated, err := c.isolateRefusal(ctx, key, pusher, snap, topts, ropts, fps, outcome)
+			endIsolate()
+			if err != nil {
+				logger.Info("Could not isolate why Kengine refused the config; the pods keep their last good config", "pod", outcome.refusedBy.Pod, "err", err)
+				c.events.refusedWhole(gw, key, podLabel(outcome.refusedBy), outcome.refusal)
 			} else {
-				tr, data, version, outcome = isolated.tr, isolated.data, isolated.version, c.push(ctx, pusher, dp, isolated.data, isolated.version)
+				tr, data, version = isolated.tr, isolated.data, isolated.version
+				t.bytes, t.version = len(data), version
+				outcome = push(data, version)
 			}
 		}
 		if outcome.pods > 0 && len(outcome.failed) == 0 {
 			c.rejections.recordAccepted(key, fps, snap.Excluded)
+			c.metrics.pushSucceeded(key, c.opts.Now())
+		}
+		c.events.pushed(gw, key, outcome)
+		if len(outcome.unreachable) > 0 {
+			// Routine while pods start or stop, so not an error: status says so, and an
+			// Event if it lasts. The sync is retried with backoff.
+			logger.Info("Not every Kengine pod was programmed; they keep their last config",
+				"programmed", outcome.ok+outcome.unchanged, "pods", outcome.pods, "failed", outcome.failed)
 		}
 	}
-	logger.V(4).Info("Synced", "managed", isManaged, "version", version[:12], "bytes", len(data), "pods", outcome.pods, "failed", len(outcome.failed))
+	c.metrics.setConfigSize(key, len(data))
 	// 5. status
-	if err := c.status.Write(ctx, gw, &tr.Status, dp.status(outcome)); err != nil {
+	if err := writeStatus(tr, dp.status(outcome)); err != nil {
 		return err
 	}
 	if len(outcome.failed) > 0 && !outcome.rejected {
@@ -179,13 +267,32 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	return nil
 }
 
-// push sends the config to every pod of the Gateway and summarises the results.
-func (c *Controller) push(ctx context.Context, pusher Pusher, dp *dataPlane, data []byte, version string) pushOutcome {
+// countObjects is what the Gateway's object gauges report after a translation.
+func countObjects(snap *translate.Snapshot, tr *translate.Result) gatewayObjects {
+	o := gatewayObjects{routes: map[string]int{}, listeners: len(snap.Gateway.Spec.Listeners)}
+	for _, r := range snap.Routes() {
+		o.routes[string(translate.RouteKind(r))]++
+	}
+	for _, rr := range tr.Status.Routes {
+		for _, p := range rr.Parents {
+			if meta.IsStatusConditionFalse(p.Conditions, string(gatewayv1.RouteConditionAccepted)) {
+				o.rejectedRoutes++
+				break
+			}
+		}
+	}
+	return o
+}
+
+// push sends the config to every pod of the Gateway, counts each pod's result and summarises
+// them.
+func (c *Controller) push(ctx context.Context, key types.NamespacedName, pusher Pusher, dp *dataPlane, data []byte, version string) pushOutcome {
 	out := pushOutcome{pods: len(dp.endpoints)}
 	if len(dp.endpoints) == 0 {
 		return out
 	}
 	results := pusher.Push(ctx, dp.endpoints, data, version)
+	c.metrics.recordPush(key, results)
 	if pusher != c.pusher {
 		// A managed Gateway's client serves only its pods: forget those that are gone.
 		present := endpointSet(dp.endpoints)
@@ -193,8 +300,14 @@ func (c *Controller) push(ctx context.Context, pusher Pusher, dp *dataPlane, dat
 	}
 	for _, r := range results {
 		if r.Err == nil {
+			if r.Skipped {
+				out.unchanged++
+			} else {
+				out.ok++
+			}
 			continue
 		}
+		name := podLabel(r.Endpoint)
 		if msg, refused := rejectionMessage(r.Err); refused {
 			out.rejected = true
 			if out.refusal == "" {
@@ -203,10 +316,8 @@ func (c *Controller) push(ctx context.Context, pusher Pusher, dp *dataPlane, dat
 					out.refusal = r.Err.Error()
 				}
 			}
-		}
-		name := r.Endpoint.Pod
-		if name == "" {
-			name = r.Endpoint.Address
+		} else {
+			out.unreachable = append(out.unreachable, podFailure{pod: name, reason: r.Err.Error()})
 		}
 		out.failed = append(out.failed, fmt.Sprintf("%s: %v", name, r.Err))
 	}
@@ -293,10 +404,15 @@ func (c *Controller) isolateRefusal(ctx context.Context, key types.NamespacedNam
 	for i, ref := range refs {
 		names[i] = ref.String()
 	}
-	if c.opts.Recorder != nil {
-		c.opts.Recorder.Eventf(snap.Gateway, corev1.EventTypeWarning, "ConfigRefused",
-			"Kengine pod %s refused the config; left out: %s (%s)", outcome.refusedBy.Pod, strings.Join(names, ", "), status.Truncate(outcome.refusal))
+	var routes []runtime.Object
+	for _, r := range snap.Routes() {
+		if _, out := bad[translate.RouteRef(string(translate.RouteKind(r)), r.GetNamespace(), r.GetName())]; out {
+			if obj, ok := r.(runtime.Object); ok {
+				routes = append(routes, obj)
+			}
+		}
 	}
+	c.events.refusedObjects(snap.Gateway, key, podLabel(outcome.refusedBy), names, routes, outcome.refusal)
 	klog.FromContext(ctx).Info("Kengine refused the config; left out the objects it depends on", "pod", outcome.refusedBy.Pod, "excluded", names)
 	merged := make(map[translate.ObjectRef]string, len(base)+len(bad))
 	for ref, msg := range base {

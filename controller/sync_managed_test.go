@@ -129,12 +129,20 @@ func TestSyncManagedGatewayWithInvalidParameters(t *testing.T) {
 	gw.Spec.Infrastructure = &gatewayv1.GatewayInfrastructure{ParametersRef: &gatewayv1.LocalParametersReference{Kind: "ConfigMap", Name: "params"}}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "params"}, Data: map[string]string{"replicas": "many"}}
 	f := managedFixture(t, []runtime.Object{cm}, []runtime.Object{testobj.Class(), gw})
+	rec := &objectRecorder{}
+	f.ctrl.events = newEventReporter(rec, time.Now)
 	f.kube.ClearActions()
-	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if got := applyActions(f); len(got) != 0 {
 		t.Errorf("objects were created for invalid parameters: %v", got)
+	}
+	if len(rec.events) != 1 || rec.events[0].reason != EventInvalidParameters || rec.events[0].eventType != "Warning" ||
+		rec.events[0].object != "Gateway infra/gw" || !strings.Contains(rec.events[0].message, "replicas") {
+		t.Errorf("events %+v, want one InvalidParameters Warning on the Gateway naming the bad key", rec.events)
 	}
 	st := f.statusUpdates("gateways")[0].(*gatewayv1.Gateway).Status
 	if c := meta.FindStatusCondition(st.Conditions, "Accepted"); c == nil || c.Reason != "InvalidParameters" || c.Status != metav1.ConditionFalse {

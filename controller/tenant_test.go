@@ -202,15 +202,19 @@ func (p *refusingPusher) Push(ctx context.Context, eps []kengine.Endpoint, confi
 	return out
 }
 
+// poisonedRoute is the HTTPRoute infra/tenant-b on gw whose config refusingPusher refuses.
+func poisonedRoute() *gatewayv1.HTTPRoute {
+	return testobj.Route("infra", "tenant-b", testobj.Parent("", "gw", ""), testobj.Rule([]gatewayv1.HTTPRouteMatch{testobj.PathPrefix("/b")},
+		[]gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestHeaderModifier,
+			RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Set: []gatewayv1.HTTPHeader{{Name: "X-Poison", Value: "kengine-refuses-this"}}}}},
+		testobj.Backend("", "web", 80, 1)))
+}
+
 // Defense in depth: if Kengine refuses a config anyway, only the route it depends on is left
 // out (with Kengine's message), the rest is pushed, and the refusal shows in an Event.
 func TestSyncLeavesOutWhatKengineRefuses(t *testing.T) {
 	kube, gw := basicObjects()
-	poisoned := testobj.Route("infra", "tenant-b", testobj.Parent("", "gw", ""), testobj.Rule([]gatewayv1.HTTPRouteMatch{testobj.PathPrefix("/b")},
-		[]gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestHeaderModifier,
-			RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Set: []gatewayv1.HTTPHeader{{Name: "X-Poison", Value: "kengine-refuses-this"}}}}},
-		testobj.Backend("", "web", 80, 1)))
-	gw = append(gw, poisoned)
+	gw = append(gw, poisonedRoute())
 	recorder := record.NewFakeRecorder(10)
 	pusher := &refusingPusher{poison: "kengine-refuses-this"}
 	f := newFixtureWith(t, kube, gw, func(_ *fixture, o *Options) { o.Recorder = recorder })

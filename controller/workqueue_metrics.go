@@ -115,27 +115,3 @@ func (p *workqueueMetricsProvider) NewLongestRunningProcessorSecondsMetric(name 
 func (p *workqueueMetricsProvider) NewRetriesMetric(name string) workqueue.CounterMetric {
 	return p.retries.WithLabelValues(name)
 }
-
-// controllerMetrics are the controller's own metrics besides the work queue's.
-type controllerMetrics struct {
-	// refusals counts configs a Kengine pod refused.
-	refusals prometheus.Counter
-	// excluded counts routes and listeners left out of a config after a refusal.
-	excluded prometheus.Counter
-}
-
-func newControllerMetrics(reg prometheus.Registerer) controllerMetrics {
-	if reg == nil {
-		reg = prometheus.DefaultRegisterer
-	}
-	return controllerMetrics{
-		refusals: registerOrReuse(reg, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "kengine_gateway_config_refusals_total",
-			Help: "Configs a Kengine pod refused; the controller then leaves out the objects the refusal depends on.",
-		})),
-		excluded: registerOrReuse(reg, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "kengine_gateway_excluded_objects_total",
-			Help: "Routes and listeners left out of a Gateway's config because Kengine refused the config with them.",
-		})),
-	}
-}

@@ -1,11 +1,14 @@
 package informers
 
 import (
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/tools/cache"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -240,6 +243,8 @@ func (m *mapper) routeIndexers() []cache.Indexer { return m.i.routeIndexers() }
 func (m *mapper) indexed(idx cache.Indexer, name, value string) []string {
 	keys, err := idx.IndexKeys(name, value)
 	if err != nil {
+		// Only a missing index fails, a bug: report it rather than drop the event silently.
+		utilruntime.HandleError(fmt.Errorf("reading index %s: %w", name, err))
 		return nil
 	}
 	return keys
@@ -248,6 +253,7 @@ func (m *mapper) indexed(idx cache.Indexer, name, value string) []string {
 func (m *mapper) indexedObjects(idx cache.Indexer, name, value string) []any {
 	objs, err := idx.ByIndex(name, value)
 	if err != nil {
+		utilruntime.HandleError(fmt.Errorf("reading index %s: %w", name, err))
 		return nil
 	}
 	return objs

@@ -92,8 +92,12 @@ func (r *Reconciler) apply(ctx context.Context, resource string, obj metav1.Obje
 	ns, name := obj.GetNamespace(), obj.GetName()
 	key := resource + "/" + ns + "/" + name
 	liveVersion := ""
-	if live, err := kind.live(r, ns, name); err == nil {
+	live, err := kind.live(r, ns, name)
+	switch {
+	case err == nil:
 		liveVersion = live.GetResourceVersion()
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("reading %s %s/%s from the cache: %w", kind.label, ns, name, err)
 	}
 	r.mu.Lock()
 	last, known := r.applied[key]
@@ -101,13 +105,13 @@ func (r *Reconciler) apply(ctx context.Context, resource string, obj metav1.Obje
 	if known && last.hash == hash && liveVersion != "" && last.resourceVersion == liveVersion {
 		return nil
 	}
-	callCtx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+	callCtx, cancel := context.WithTimeout(ctx, r.apiTimeout())
 	defer cancel()
 	stored, err := kind.apply(callCtx, r, ns, name, body, metav1.PatchOptions{FieldManager: fieldManager, Force: ptr.To(true)})
 	if err != nil {
 		return fmt.Errorf("applying %s %s/%s: %w", kind.label, ns, name, err)
 	}
-	klog.FromContext(ctx).V(2).Info("Applied generated object", "kind", kind.label, "name", name)
+	klog.FromContext(ctx).V(4).Info("Applied generated object", "kind", kind.label, "name", name)
 	r.mu.Lock()
 	r.applied[key] = appliedObject{hash: hash, resourceVersion: stored.GetResourceVersion()}
 	r.mu.Unlock()
@@ -131,9 +135,17 @@ func applyBody(obj metav1.Object) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// apiCallTimeout bounds every call to the API server: the sync runs under a context that is
-// never cancelled, so a hung API server must not hold a worker.
-const apiCallTimeout = 15 * time.Second
+// defaultAPITimeout bounds a call to the API server when Options.APITimeout is zero.
+const defaultAPITimeout = 30 * time.Second
+
+// apiTimeout bounds every call to the API server: a hung API server must not hold a worker
+// until shutdown.
+func (r *Reconciler) apiTimeout() time.Duration {
+	if r.opts.APITimeout > 0 {
+		return r.opts.APITimeout
+	}
+	return defaultAPITimeout
+}
 
 // deleteOwned deletes the Gateway's Deployment or DaemonSet named name, if the Gateway controls
 // it: switching the parameters' kind leaves one of the other kind behind.
@@ -152,7 +164,7 @@ func (r *Reconciler) deleteOwned(ctx context.Context, gw *gatewayv1.Gateway, res
 	if err != nil {
 		return err
 	}
-	callCtx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+	callCtx, cancel := context.WithTimeout(ctx, r.apiTimeout())
 	defer cancel()
 	switch resource {
 	case "deployments":

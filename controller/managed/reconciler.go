@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -35,6 +37,8 @@ type Options struct {
 	PKI *AdminPKI
 	// NewPusher builds the admin client for one Gateway's pods from its TLS settings.
 	NewPusher func(tlsConfig *KengineTLS) (kengine.Pusher, error)
+	// APITimeout bounds every call to the API server; zero means 30s.
+	APITimeout time.Duration
 }
 
 // KengineTLS is what a managed Gateway's admin client needs.
@@ -109,8 +113,11 @@ func (r *Reconciler) BringsOwnKengine(gw *gatewayv1.Gateway) (bool, error) {
 	}
 	for _, nn := range services {
 		svc, err := r.listers.Services.Services(nn.Namespace).Get(nn.Name)
+		if apierrors.IsNotFound(err) {
+			continue // deleted since the index was read
+		}
 		if err != nil {
-			continue
+			return false, err
 		}
 		if !metav1.IsControlledBy(svc, gw) {
 			return true, nil

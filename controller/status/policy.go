@@ -26,7 +26,7 @@ type PolicyResult struct {
 func (w *Writer) WritePolicy(ctx context.Context, gwNamespace, gwName string, pr PolicyResult) error {
 	p := pr.Policy
 	c := w.client.GatewayV1().BackendTLSPolicies(p.Namespace)
-	err := update(ctx, p, func(cur *gatewayv1.BackendTLSPolicy) (*gatewayv1.BackendTLSPolicy, bool) {
+	err := update(ctx, w.timeout, p, func(cur *gatewayv1.BackendTLSPolicy) (*gatewayv1.BackendTLSPolicy, bool) {
 		ancestors, changed := w.mergeAncestors(cur.Status.Ancestors, gwNamespace, gwName, pr.Ancestors)
 		if !changed {
 			return nil, false

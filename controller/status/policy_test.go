@@ -33,7 +33,7 @@ func TestWritePolicy(t *testing.T) {
 		ancestor("infra", "gw", "example.com/theirs", true),
 	}
 	client := gatewayfake.NewSimpleClientset(p)
-	w := NewWriter(client, ours, func() time.Time { return time.Unix(1000, 0) })
+	w := NewWriter(client, ours, func() time.Time { return time.Unix(1000, 0) }, 0)
 	ctx := context.Background()
 	get := func() *gatewayv1.BackendTLSPolicy {
 		t.Helper()
@@ -106,7 +106,7 @@ func TestWritePolicyFullAncestors(t *testing.T) {
 	for i := 0; i < maxPolicyAncestors; i++ {
 		p.Status.Ancestors = append(p.Status.Ancestors, ancestor("infra", "gw-"+string(rune('a'+i)), "example.com/theirs", true))
 	}
-	w := NewWriter(nil, ours, time.Now)
+	w := NewWriter(nil, ours, time.Now, 0)
 	out, _ := w.mergeAncestors(p.Status.Ancestors, "infra", "new", []gatewayv1.PolicyAncestorStatus{ancestor("infra", "new", ours, true)})
 	if len(out) != maxPolicyAncestors {
 		t.Errorf("ancestors = %d, want %d", len(out), maxPolicyAncestors)

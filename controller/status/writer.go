@@ -21,42 +21,53 @@ type Writer struct {
 	client         gatewayclient.Interface
 	controllerName gatewayv1.GatewayController
 	now            func() time.Time
+	// timeout bounds every call to the API server: a hung API server must not hold a worker
+	// until shutdown.
+	timeout time.Duration
 }
+
+// DefaultAPITimeout bounds a call to the API server when NewWriter is given none.
+const DefaultAPITimeout = 30 * time.Second
 
 // NewWriter returns a writer for the controller named controllerName; now stamps condition
-// transitions.
-func NewWriter(client gatewayclient.Interface, controllerName string, now func() time.Time) *Writer {
-	return &Writer{client: client, controllerName: gatewayv1.GatewayController(controllerName), now: now}
+// transitions, and apiTimeout (DefaultAPITimeout when zero) bounds each API call.
+func NewWriter(client gatewayclient.Interface, controllerName string, now func() time.Time, apiTimeout time.Duration) *Writer {
+	if apiTimeout <= 0 {
+		apiTimeout = DefaultAPITimeout
+	}
+	return &Writer{client: client, controllerName: gatewayv1.GatewayController(controllerName), now: now, timeout: apiTimeout}
 }
-
-// apiCallTimeout bounds every call to the API server: the sync runs under a context that is
-// never cancelled (a started push must finish), so a hung API server must not hold a worker.
-const apiCallTimeout = 15 * time.Second
 
 // update is the one conflict-retry loop behind every status write. desired computes the object
 // to write from the latest copy of it and whether that changes anything; nothing is written
 // when it does not. On a conflict the object is read again and desired recomputed from the
 // fresh copy, so another writer's entries (other controllers, other Gateways) are never lost.
 // An object deleted meanwhile has no status left to report on.
-func update[T any](ctx context.Context, current T, desired func(current T) (T, bool),
+func update[T any](ctx context.Context, timeout time.Duration, current T, desired func(current T) (T, bool),
 	write func(context.Context, T) error, get func(context.Context) (T, error)) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		upd, changed := desired(current)
 		if !changed {
 			return nil
 		}
-		callCtx, cancel := context.WithTimeout(ctx, apiCallTimeout)
+		callCtx, cancel := context.WithTimeout(ctx, timeout)
 		err := write(callCtx, upd)
 		cancel()
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
 		if apierrors.IsConflict(err) {
-			callCtx, cancel := context.WithTimeout(ctx, apiCallTimeout)
-			if fresh, getErr := get(callCtx); getErr == nil {
-				current = fresh
-			}
+			callCtx, cancel := context.WithTimeout(ctx, timeout)
+			fresh, getErr := get(callCtx)
 			cancel()
+			switch {
+			case apierrors.IsNotFound(getErr):
+				return nil
+			case getErr != nil:
+				// Retrying with the stale copy would only conflict again.
+				return fmt.Errorf("reading the object again after a conflict: %w", getErr)
+			}
+			current = fresh
 		}
 		return err
 	})
@@ -65,7 +76,7 @@ func update[T any](ctx context.Context, current T, desired func(current T) (T, b
 // WriteGatewayClass sets a class's conditions and supported features.
 func (w *Writer) WriteGatewayClass(ctx context.Context, gc *gatewayv1.GatewayClass, conditions []metav1.Condition, features []gatewayv1.SupportedFeature) error {
 	client := w.client.GatewayV1().GatewayClasses()
-	return update(ctx, gc, func(gc *gatewayv1.GatewayClass) (*gatewayv1.GatewayClass, bool) {
+	return update(ctx, w.timeout, gc, func(gc *gatewayv1.GatewayClass) (*gatewayv1.GatewayClass, bool) {
 		if !conditionsChanged(gc.Status.Conditions, conditions) && reflect.DeepEqual(gc.Status.SupportedFeatures, features) {
 			return nil, false
 		}
@@ -76,7 +87,7 @@ func (w *Writer) WriteGatewayClass(ctx context.Context, gc *gatewayv1.GatewayCla
 	}, func(ctx context.Context, upd *gatewayv1.GatewayClass) error {
 		_, err := client.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 		if err == nil {
-			klog.FromContext(ctx).V(2).Info("Updated GatewayClass status")
+			klog.FromContext(ctx).V(4).Info("Updated GatewayClass status")
 		}
 		return err
 	}, func(ctx context.Context) (*gatewayv1.GatewayClass, error) {
@@ -106,7 +117,7 @@ func (w *Writer) Write(ctx context.Context, gw *gatewayv1.Gateway, res *Result, 
 
 func (w *Writer) writeGateway(ctx context.Context, gw *gatewayv1.Gateway, desired gatewayv1.GatewayStatus) error {
 	client := w.client.GatewayV1().Gateways(gw.Namespace)
-	return update(ctx, gw, func(gw *gatewayv1.Gateway) (*gatewayv1.Gateway, bool) {
+	return update(ctx, w.timeout, gw, func(gw *gatewayv1.Gateway) (*gatewayv1.Gateway, bool) {
 		if !gatewayStatusChanged(gw.Status, desired) {
 			return nil, false
 		}
@@ -129,7 +140,7 @@ func (w *Writer) writeGateway(ctx context.Context, gw *gatewayv1.Gateway, desire
 	}, func(ctx context.Context, upd *gatewayv1.Gateway) error {
 		_, err := client.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 		if err == nil {
-			klog.FromContext(ctx).V(2).Info("Updated Gateway status")
+			klog.FromContext(ctx).V(4).Info("Updated Gateway status")
 		}
 		return err
 	}, func(ctx context.Context) (*gatewayv1.Gateway, error) {
@@ -160,23 +171,23 @@ func (w *Writer) WriteRoute(ctx context.Context, gwNamespace, gwName string, rr 
 	switch r := rr.Route.(type) {
 	case *gatewayv1.HTTPRoute:
 		c := w.client.GatewayV1().HTTPRoutes(r.Namespace)
-		err = writeRoute(ctx, r, merge, func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+		err = writeRoute(ctx, w.timeout, r, merge, func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
 			(*gatewayv1.HTTPRoute).DeepCopy, c.UpdateStatus, c.Get)
 	case *gatewayv1.GRPCRoute:
 		c := w.client.GatewayV1().GRPCRoutes(r.Namespace)
-		err = writeRoute(ctx, r, merge, func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+		err = writeRoute(ctx, w.timeout, r, merge, func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
 			(*gatewayv1.GRPCRoute).DeepCopy, c.UpdateStatus, c.Get)
 	case *gatewayv1.TLSRoute:
 		c := w.client.GatewayV1().TLSRoutes(r.Namespace)
-		err = writeRoute(ctx, r, merge, func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+		err = writeRoute(ctx, w.timeout, r, merge, func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
 			(*gatewayv1.TLSRoute).DeepCopy, c.UpdateStatus, c.Get)
 	case *gatewayv1.TCPRoute:
 		c := w.client.GatewayV1().TCPRoutes(r.Namespace)
-		err = writeRoute(ctx, r, merge, func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+		err = writeRoute(ctx, w.timeout, r, merge, func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
 			(*gatewayv1.TCPRoute).DeepCopy, c.UpdateStatus, c.Get)
 	case *gatewayv1.UDPRoute:
 		c := w.client.GatewayV1().UDPRoutes(r.Namespace)
-		err = writeRoute(ctx, r, merge, func(r *gatewayv1.UDPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+		err = writeRoute(ctx, w.timeout, r, merge, func(r *gatewayv1.UDPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
 			(*gatewayv1.UDPRoute).DeepCopy, c.UpdateStatus, c.Get)
 	default:
 		return fmt.Errorf("writing route status: unknown route type %T", rr.Route)
@@ -189,13 +200,13 @@ func (w *Writer) WriteRoute(ctx context.Context, gwNamespace, gwName string, rr 
 
 // writeRoute is WriteRoute for one route kind T, given how to reach its RouteStatus, copy it,
 // update its status and read it.
-func writeRoute[T metav1.Object](ctx context.Context, route T,
+func writeRoute[T metav1.Object](ctx context.Context, timeout time.Duration, route T,
 	merge func([]gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, bool),
 	statusOf func(T) *gatewayv1.RouteStatus, deepCopy func(T) T,
 	updateStatus func(context.Context, T, metav1.UpdateOptions) (T, error),
 	get func(context.Context, string, metav1.GetOptions) (T, error)) error {
 	name := route.GetName()
-	return update(ctx, route, func(r T) (T, bool) {
+	return update(ctx, timeout, route, func(r T) (T, bool) {
 		parents, changed := merge(statusOf(r).Parents)
 		if !changed {
 			var zero T

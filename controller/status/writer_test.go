@@ -21,6 +21,7 @@ func TestUpdate(t *testing.T) {
 		current    int
 		updateErrs []error // answers of successive updates
 		fresh      int     // what a read after a conflict returns
+		freshErr   error   // the error of that read
 		wantWrites []int   // the values written, in order
 		wantErr    bool
 	}{
@@ -29,17 +30,27 @@ func TestUpdate(t *testing.T) {
 		{name: "conflict: recomputed from the fresh copy", current: 1, updateErrs: []error{conflict, nil}, fresh: 3, wantWrites: []int{2, 4}},
 		{name: "deleted meanwhile: nothing to report", current: 1, updateErrs: []error{apierrors.NewNotFound(gr, "x")}, wantWrites: []int{2}},
 		{name: "other errors are returned", current: 1, updateErrs: []error{errors.New("boom")}, wantWrites: []int{2}, wantErr: true},
+		{name: "a failed read after a conflict is returned, not retried with the stale copy", current: 1, updateErrs: []error{conflict}, freshErr: errors.New("timeout"), wantWrites: []int{2}, wantErr: true},
+		{name: "deleted before the read after a conflict", current: 1, updateErrs: []error{conflict}, freshErr: apierrors.NewNotFound(gr, "x"), wantWrites: []int{2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var writes []int
-			err := update(context.Background(), tt.current,
+			err := update(context.Background(), time.Minute, tt.current,
 				func(cur int) (int, bool) { return cur + 1, cur != 5 },
-				func(_ context.Context, v int) error {
+				func(ctx context.Context, v int) error {
+					if _, ok := ctx.Deadline(); !ok {
+						t.Error("write without a deadline")
+					}
 					writes = append(writes, v)
 					return tt.updateErrs[len(writes)-1]
 				},
-				func(context.Context) (int, error) { return tt.fresh, nil })
+				func(ctx context.Context) (int, error) {
+					if _, ok := ctx.Deadline(); !ok {
+						t.Error("read without a deadline")
+					}
+					return tt.fresh, tt.freshErr
+				})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("error %v, want error %v", err, tt.wantErr)
 			}
@@ -82,7 +93,7 @@ func TestWriteRouteKinds(t *testing.T) {
 	udpRoute.Status.Parents = []gatewayv1.RouteParentStatus{foreign}
 
 	client := gatewayfake.NewSimpleClientset(httpRoute, grpcRoute, tlsRoute, tcpRoute, udpRoute)
-	w := NewWriter(client, "example.com/kengine", func() time.Time { return now })
+	w := NewWriter(client, "example.com/kengine", func() time.Time { return now }, 0)
 	ctx := context.Background()
 	for _, r := range []metav1.Object{httpRoute, grpcRoute, tlsRoute, tcpRoute, udpRoute} {
 		if err := w.WriteRoute(ctx, "apps", "gw", RouteResult{Route: r, Parents: ours}); err != nil {
