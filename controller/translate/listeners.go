@@ -168,6 +168,17 @@ func (t *translator) listeners() []*listener {
 			if len(tags) == 0 {
 				resolved, certsResolved = false, false
 			}
+			fv := t.frontendValidation(spec)
+			l.tls.ClientValidation = fv.cv
+			if fv.reason != "" && resolved {
+				resolved, resolvedReason, resolvedMsg = false, string(fv.reason), status.Truncate(fv.msg)
+			}
+			if fv.noValidCA {
+				// Serving the listener without the validation its owner asked for would let
+				// in every client: it is refused instead.
+				accepted = false
+				acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonNoValidCACertificate), status.Truncate("no client validation CA certificate is usable: "+fv.msg)
+			}
 		}
 
 		st.Conditions = []metav1.Condition{
