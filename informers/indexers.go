@@ -83,9 +83,19 @@ var serviceIndexers = cache.Indexers{
 	},
 }
 
-// GatewaySecrets returns the Secrets a Gateway's listeners reference as certificates.
+// GatewaySecrets returns the Secrets a Gateway's listeners reference as certificates, and the
+// client certificate it presents to TLS backends.
 func GatewaySecrets(gw *gatewayv1.Gateway) []types.NamespacedName {
 	var out []types.NamespacedName
+	if gw.Spec.TLS != nil && gw.Spec.TLS.Backend != nil {
+		if ref := gw.Spec.TLS.Backend.ClientCertificateRef; ref != nil && (ref.Group == nil || *ref.Group == "") && (ref.Kind == nil || *ref.Kind == "Secret") {
+			ns := gw.Namespace
+			if ref.Namespace != nil && *ref.Namespace != "" {
+				ns = string(*ref.Namespace)
+			}
+			out = append(out, types.NamespacedName{Namespace: ns, Name: string(ref.Name)})
+		}
+	}
 	for _, l := range gw.Spec.Listeners {
 		if l.TLS == nil {
 			continue
