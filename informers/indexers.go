@@ -89,11 +89,7 @@ func GatewaySecrets(gw *gatewayv1.Gateway) []types.NamespacedName {
 	var out []types.NamespacedName
 	if gw.Spec.TLS != nil && gw.Spec.TLS.Backend != nil {
 		if ref := gw.Spec.TLS.Backend.ClientCertificateRef; ref != nil && (ref.Group == nil || *ref.Group == "") && (ref.Kind == nil || *ref.Kind == "Secret") {
-			ns := gw.Namespace
-			if ref.Namespace != nil && *ref.Namespace != "" {
-				ns = string(*ref.Namespace)
-			}
-			out = append(out, types.NamespacedName{Namespace: ns, Name: string(ref.Name)})
+			out = append(out, gatewayReference(gw, ref.Namespace, ref.Name))
 		}
 	}
 	for _, l := range gw.Spec.Listeners {
@@ -104,14 +100,20 @@ func GatewaySecrets(gw *gatewayv1.Gateway) []types.NamespacedName {
 			if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
 				continue
 			}
-			ns := gw.Namespace
-			if ref.Namespace != nil && *ref.Namespace != "" {
-				ns = string(*ref.Namespace)
-			}
-			out = append(out, types.NamespacedName{Namespace: ns, Name: string(ref.Name)})
+			out = append(out, gatewayReference(gw, ref.Namespace, ref.Name))
 		}
 	}
 	return out
+}
+
+// gatewayReference is the namespace/name of an object a Gateway references; an empty
+// namespace is the Gateway's own.
+func gatewayReference(gw *gatewayv1.Gateway, namespace *gatewayv1.Namespace, name gatewayv1.ObjectName) types.NamespacedName {
+	nn := types.NamespacedName{Namespace: gw.Namespace, Name: string(name)}
+	if namespace != nil && *namespace != "" {
+		nn.Namespace = string(*namespace)
+	}
+	return nn
 }
 
 // GatewayCAConfigMaps returns the ConfigMaps a Gateway's client certificate validation
@@ -134,11 +136,7 @@ func GatewayCAConfigMaps(gw *gatewayv1.Gateway) []types.NamespacedName {
 			if ref.Group != "" || ref.Kind != "ConfigMap" {
 				continue
 			}
-			ns := gw.Namespace
-			if ref.Namespace != nil && *ref.Namespace != "" {
-				ns = string(*ref.Namespace)
-			}
-			out = append(out, types.NamespacedName{Namespace: ns, Name: string(ref.Name)})
+			out = append(out, gatewayReference(gw, ref.Namespace, ref.Name))
 		}
 	}
 	return out

@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/status"
@@ -40,15 +39,8 @@ func (t *translator) backendClientCertificate() (c metav1.Condition, ok bool) {
 	if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
 		return invalid(gatewayv1.GatewayReasonInvalidClientCertificateRef, "%q must be a core Secret", status.Truncate(string(ref.Name)))
 	}
-	ns := gw.Namespace
-	if ref.Namespace != nil && *ref.Namespace != "" {
-		ns = string(*ref.Namespace)
-	}
-	nn := types.NamespacedName{Namespace: ns, Name: string(ref.Name)}
-	if !referenceAllowed(t.s.ReferenceGrants, reference{
-		fromGroup: gatewayv1.GroupName, fromKind: string(KindGateway), fromNamespace: gw.Namespace,
-		toGroup: "", toKind: "Secret", toNamespace: ns, toName: nn.Name,
-	}) {
+	nn, allowed := t.gatewayReference("Secret", ref.Namespace, ref.Name)
+	if !allowed {
 		return invalid(gatewayv1.GatewayReasonRefNotPermitted, "no ReferenceGrant allows a Gateway in %s to use Secret %s", gw.Namespace, nn)
 	}
 	sec, found := t.s.Secrets[nn]

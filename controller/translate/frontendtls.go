@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/ir"
@@ -75,15 +74,8 @@ func (t *translator) frontendValidation(spec gatewayv1.Listener) frontendValidat
 				status.Truncate(string(ref.Name)), status.Truncate(string(ref.Kind)), status.Truncate(string(ref.Group)), caCertificateKey)
 			continue
 		}
-		ns := gw.Namespace
-		if ref.Namespace != nil && *ref.Namespace != "" {
-			ns = string(*ref.Namespace)
-		}
-		nn := types.NamespacedName{Namespace: ns, Name: string(ref.Name)}
-		if !referenceAllowed(t.s.ReferenceGrants, reference{
-			fromGroup: gatewayv1.GroupName, fromKind: string(KindGateway), fromNamespace: gw.Namespace,
-			toGroup: "", toKind: "ConfigMap", toNamespace: ns, toName: nn.Name,
-		}) {
+		nn, allowed := t.gatewayReference("ConfigMap", ref.Namespace, ref.Name)
+		if !allowed {
 			fail(gatewayv1.ListenerReasonRefNotPermitted, "caCertificateRef: no ReferenceGrant allows a Gateway in %s to use ConfigMap %s", gw.Namespace, nn)
 			continue
 		}

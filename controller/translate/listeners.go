@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/ir"
@@ -288,18 +287,11 @@ func (t *translator) certificates(spec gatewayv1.Listener) (tags []string, reaso
 			fail(gatewayv1.ListenerReasonInvalidCertificateRef, "certificateRef %s must be a core Secret", ref.Name)
 			continue
 		}
-		ns := gw.Namespace
-		if ref.Namespace != nil && *ref.Namespace != "" {
-			ns = string(*ref.Namespace)
-		}
-		if !referenceAllowed(t.s.ReferenceGrants, reference{
-			fromGroup: gatewayv1.GroupName, fromKind: string(KindGateway), fromNamespace: gw.Namespace,
-			toGroup: "", toKind: "Secret", toNamespace: ns, toName: string(ref.Name),
-		}) {
-			fail(gatewayv1.ListenerReasonRefNotPermitted, "no ReferenceGrant allows a Gateway in %s to use Secret %s/%s", gw.Namespace, ns, ref.Name)
+		nn, allowed := t.gatewayReference("Secret", ref.Namespace, ref.Name)
+		if !allowed {
+			fail(gatewayv1.ListenerReasonRefNotPermitted, "no ReferenceGrant allows a Gateway in %s to use Secret %s", gw.Namespace, nn)
 			continue
 		}
-		nn := types.NamespacedName{Namespace: ns, Name: string(ref.Name)}
 		sec, ok := t.s.Secrets[nn]
 		if !ok {
 			fail(gatewayv1.ListenerReasonInvalidCertificateRef, "Secret %s not found", nn)

@@ -1,21 +1,13 @@
 package integration
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"net/http"
 	"testing"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/translate"
@@ -24,22 +16,7 @@ import (
 // clientCert issues a client certificate (clientAuth usage) for commonName.
 func (ca *testCA) clientCert(t testing.TB, serial int64, commonName string) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: commonName},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(72 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	der, key := ca.issue(t, serial, pkix.Name{CommonName: commonName}, nil, x509.ExtKeyUsageClientAuth)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
@@ -52,15 +29,7 @@ func (ca *testCA) pem() string {
 // ConfigMaps it references (name → PEM, in the Gateway's namespace) to the snapshot.
 func withFrontendValidation(s *translate.Snapshot, frontend *gatewayv1.FrontendTLSConfig, caConfigMaps map[string]string) *translate.Snapshot {
 	s.Gateway.Spec.TLS = &gatewayv1.GatewayTLSConfig{Frontend: frontend}
-	if s.ConfigMaps == nil {
-		s.ConfigMaps = map[types.NamespacedName]*corev1.ConfigMap{}
-	}
-	for name, pem := range caConfigMaps {
-		s.ConfigMaps[types.NamespacedName{Namespace: gatewayNamespace, Name: name}] = &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Namespace: gatewayNamespace, Name: name},
-			Data:       map[string]string{"ca.crt": pem},
-		}
-	}
+	addCAConfigMaps(s, gatewayNamespace, caConfigMaps)
 	return s
 }
 
