@@ -67,6 +67,20 @@ func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.Gateway
 		}
 		s.Secrets[nn] = sec
 	}
+	for _, nn := range informers.GatewayCAConfigMaps(gw) {
+		grantNamespaces[nn.Namespace] = true
+		if _, seen := s.ConfigMaps[nn]; seen {
+			continue
+		}
+		cm, err := inf.ConfigMaps.ConfigMaps(nn.Namespace).Get(nn.Name)
+		if apierrors.IsNotFound(err) {
+			continue // reported as InvalidCACertificateRef
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.ConfigMaps[nn] = cm
+	}
 	for _, r := range routes {
 		for _, nn := range informers.RouteBackendServices(r) {
 			grantNamespaces[nn.Namespace] = true

@@ -260,12 +260,14 @@ func (m *mapper) indexedObjects(idx cache.Indexer, name, value string) []any {
 }
 
 // onConfigMap resyncs the Gateways whose class or infrastructure names the ConfigMap as
-// parametersRef, and the classes that name it.
+// parametersRef or whose client validation takes CA certificates from it, and the classes
+// that name it.
 func (m *mapper) onConfigMap(obj any) {
 	cm, ok := obj.(*corev1.ConfigMap)
 	if !ok {
 		return
 	}
+	m.enqueueKeys(m.indexed(m.i.gatewayIndexer, IndexGatewayConfigMap, cm.Namespace+"/"+cm.Name))
 	for _, o := range m.i.gatewayIndexer.List() {
 		gw, ok := o.(*gatewayv1.Gateway)
 		if !ok {

@@ -140,6 +140,14 @@ func TestEventsMapToAffectedGateways(t *testing.T) {
 		GatewayClassName: "kengine",
 		Listeners: []gatewayv1.Listener{{Name: "https", Protocol: gatewayv1.HTTPSProtocolType, Port: 443,
 			TLS: &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "cert"}}}}},
+		TLS: &gatewayv1.GatewayTLSConfig{
+			Backend: &gatewayv1.GatewayBackendTLS{ClientCertificateRef: &gatewayv1.SecretObjectReference{Name: "client-cert"}},
+			Frontend: &gatewayv1.FrontendTLSConfig{
+				Default: gatewayv1.TLSConfig{Validation: &gatewayv1.FrontendTLSValidation{CACertificateRefs: []gatewayv1.ObjectReference{{Kind: "ConfigMap", Name: "clients-ca"}}}},
+				PerPort: []gatewayv1.TLSPortConfig{{Port: 8443, TLS: gatewayv1.TLSConfig{Validation: &gatewayv1.FrontendTLSValidation{
+					CACertificateRefs: []gatewayv1.ObjectReference{{Kind: "ConfigMap", Name: "partners-ca", Namespace: ptr.To(gatewayv1.Namespace("partners"))}}}}}},
+			},
+		},
 	}}
 	if err := e.gw.Tracker().Create(gvr("gateways"), gw, "infra"); err != nil {
 		t.Fatal(err)
@@ -193,6 +201,23 @@ func TestEventsMapToAffectedGateways(t *testing.T) {
 	}
 	e.expect("infra/gw")
 	if _, err := e.kube.CoreV1().Secrets("infra").Create(e.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "unrelated"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect()
+
+	// The backend client certificate Secret and the client validation CA ConfigMaps (default
+	// and per port, in any namespace) enqueue the Gateway; another ConfigMap nothing.
+	if _, err := e.kube.CoreV1().Secrets("infra").Create(e.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "client-cert"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect("infra/gw")
+	for _, nn := range [][2]string{{"infra", "clients-ca"}, {"partners", "partners-ca"}} {
+		if _, err := e.kube.CoreV1().ConfigMaps(nn[0]).Create(e.ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: nn[0], Name: nn[1]}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		e.expect("infra/gw")
+	}
+	if _, err := e.kube.CoreV1().ConfigMaps("infra").Create(e.ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "unrelated"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	e.expect()

@@ -13,6 +13,9 @@ const (
 	IndexGatewayClass = "gatewayClass"
 	// IndexGatewaySecret indexes Gateways by the Secrets their listeners reference.
 	IndexGatewaySecret = "gatewaySecret"
+	// IndexGatewayConfigMap indexes Gateways by the ConfigMaps their client certificate
+	// validation takes CA certificates from.
+	IndexGatewayConfigMap = "gatewayConfigMap"
 	// IndexRouteParentGateway indexes routes by the Gateways named in their parentRefs.
 	IndexRouteParentGateway = "routeParentGateway"
 	// IndexRouteBackendService indexes routes by the Services named in their backendRefs.
@@ -40,6 +43,13 @@ var gatewayIndexers = cache.Indexers{
 			return nil, nil
 		}
 		return keysOf(GatewaySecrets(gw)), nil
+	},
+	IndexGatewayConfigMap: func(obj any) ([]string, error) {
+		gw, ok := obj.(*gatewayv1.Gateway)
+		if !ok {
+			return nil, nil
+		}
+		return keysOf(GatewayCAConfigMaps(gw)), nil
 	},
 }
 
@@ -73,9 +83,15 @@ var serviceIndexers = cache.Indexers{
 	},
 }
 
-// GatewaySecrets returns the Secrets a Gateway's listeners reference as certificates.
+// GatewaySecrets returns the Secrets a Gateway's listeners reference as certificates, and the
+// client certificate it presents to TLS backends.
 func GatewaySecrets(gw *gatewayv1.Gateway) []types.NamespacedName {
 	var out []types.NamespacedName
+	if gw.Spec.TLS != nil && gw.Spec.TLS.Backend != nil {
+		if ref := gw.Spec.TLS.Backend.ClientCertificateRef; ref != nil && (ref.Group == nil || *ref.Group == "") && (ref.Kind == nil || *ref.Kind == "Secret") {
+			out = append(out, gatewayReference(gw, ref.Namespace, ref.Name))
+		}
+	}
 	for _, l := range gw.Spec.Listeners {
 		if l.TLS == nil {
 			continue
@@ -84,11 +100,43 @@ func GatewaySecrets(gw *gatewayv1.Gateway) []types.NamespacedName {
 			if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
 				continue
 			}
-			ns := gw.Namespace
-			if ref.Namespace != nil && *ref.Namespace != "" {
-				ns = string(*ref.Namespace)
+			out = append(out, gatewayReference(gw, ref.Namespace, ref.Name))
+		}
+	}
+	return out
+}
+
+// gatewayReference is the namespace/name of an object a Gateway references; an empty
+// namespace is the Gateway's own.
+func gatewayReference(gw *gatewayv1.Gateway, namespace *gatewayv1.Namespace, name gatewayv1.ObjectName) types.NamespacedName {
+	nn := types.NamespacedName{Namespace: gw.Namespace, Name: string(name)}
+	if namespace != nil && *namespace != "" {
+		nn.Namespace = string(*namespace)
+	}
+	return nn
+}
+
+// GatewayCAConfigMaps returns the ConfigMaps a Gateway's client certificate validation
+// (spec.tls.frontend, default and per port) references as CA certificates.
+func GatewayCAConfigMaps(gw *gatewayv1.Gateway) []types.NamespacedName {
+	if gw.Spec.TLS == nil || gw.Spec.TLS.Frontend == nil {
+		return nil
+	}
+	f := gw.Spec.TLS.Frontend
+	validations := []*gatewayv1.FrontendTLSValidation{f.Default.Validation}
+	for _, pp := range f.PerPort {
+		validations = append(validations, pp.TLS.Validation)
+	}
+	var out []types.NamespacedName
+	for _, v := range validations {
+		if v == nil {
+			continue
+		}
+		for _, ref := range v.CACertificateRefs {
+			if ref.Group != "" || ref.Kind != "ConfigMap" {
+				continue
 			}
-			out = append(out, types.NamespacedName{Namespace: ns, Name: string(ref.Name)})
+			out = append(out, gatewayReference(gw, ref.Namespace, ref.Name))
 		}
 	}
 	return out

@@ -37,6 +37,11 @@ type HTTPServer struct {
 	// Port is the port to listen on.
 	Port int `json:"port"`
 	// TLS is true when the port terminates TLS (HTTPS); its listeners then carry TLS settings.
+	// The TLS server name (SNI) of a connection selects a listener the way the Host header
+	// does (first match in Listeners order; no SNI selects the listener without a hostname),
+	// and a request whose Host selects another listener than its connection's server name is
+	// answered 421 Misdirected Request: a connection set up under one listener's
+	// certificate and client validation never serves another listener's hosts.
 	TLS bool `json:"tls,omitempty"`
 	// Listeners in match order: most specific hostname first.
 	Listeners []*HTTPListener `json:"listeners,omitempty"`
@@ -64,11 +69,28 @@ type ListenerTLS struct {
 
 // ClientValidation is the check of client certificates on a TLS listener.
 type ClientValidation struct {
-	// CACertificates are the PEM certificates of the trusted authorities.
+	// CACertificates are the PEM certificates of the trusted authorities; they are also
+	// named to clients as the authorities whose certificates the listener accepts.
 	CACertificates []string `json:"caCertificates"`
-	// Optional accepts clients without a certificate (but checks one that is presented).
-	Optional bool `json:"optional,omitempty"`
+	// Mode is what the handshake asks of a client certificate.
+	Mode ClientValidationMode `json:"mode,omitempty"`
 }
+
+// ClientValidationMode is how strictly a listener checks client certificates.
+type ClientValidationMode string
+
+// Client validation modes.
+const (
+	// ClientCertRequired fails the handshake of a client that presents no certificate or one
+	// that does not chain to CACertificates.
+	ClientCertRequired ClientValidationMode = ""
+	// ClientCertOptional accepts a client without a certificate, and fails the handshake of
+	// one whose certificate does not chain to CACertificates.
+	ClientCertOptional ClientValidationMode = "Optional"
+	// ClientCertUnverified asks for a certificate but accepts every client: with none, or
+	// with one that does not chain to CACertificates. Authorization is left to the backends.
+	ClientCertUnverified ClientValidationMode = "Unverified"
+)
 
 // VirtualHost is the set of routes that answer one hostname on one listener.
 type VirtualHost struct {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -20,9 +21,18 @@ func (r *renderer) httpServer(srv *ir.HTTPServer) *kengine.Server {
 	}
 	if srv.TLS {
 		out.Protocols = []string{"h1", "h2"}
+		// Kengine's own check (on by default once a policy asks for client certificates)
+		// wants the Host to equal the server name, which refuses a wildcard listener's other
+		// hosts; misdirectedRoute compares the listeners the two select instead.
+		out.StrictSNIHost = new(bool)
 	}
-	for _, l := range srv.Listeners {
-		vhostRoutes := make([]kengine.Route, 0, len(l.VirtualHosts)+1)
+	for i, l := range srv.Listeners {
+		vhostRoutes := make([]kengine.Route, 0, len(l.VirtualHosts)+2)
+		if srv.TLS {
+			if mr, ok := misdirectedRoute(srv.Listeners, i); ok {
+				vhostRoutes = append(vhostRoutes, mr)
+			}
+		}
 		for _, vh := range l.VirtualHosts {
 			routes := make([]kengine.Route, 0, len(vh.Routes)+1)
 			for _, rt := range vh.Routes {
@@ -108,9 +118,54 @@ func hostMatcher(h string) kengine.MatcherSet {
 // matcher, treats "*" as exactly one label, so wildcards use a regexp.
 func sniMatcher(h string) *kengine.TLSHandshakeMatch {
 	if strings.HasPrefix(h, "*.") {
-		return &kengine.TLSHandshakeMatch{SNIRegexp: &kengine.RegexpMatcher{Pattern: `(?i)^.+\.` + regexp.QuoteMeta(h[2:]) + `$`}}
+		return &kengine.TLSHandshakeMatch{SNIRegexp: &kengine.RegexpMatcher{Pattern: sniPattern(h)}}
 	}
 	return &kengine.TLSHandshakeMatch{SNI: []string{h}}
+}
+
+// sniPattern is the regular expression a server name matches when it selects the listener
+// hostname h (not ""): the name itself, or one or more labels before a wildcard's suffix,
+// in any case, as Kengine's sni matcher compares.
+func sniPattern(h string) string {
+	if strings.HasPrefix(h, "*.") {
+		return `(?i)^.+\.` + regexp.QuoteMeta(h[2:]) + `$`
+	}
+	return `(?i)^` + regexp.QuoteMeta(h) + `$`
+}
+
+// serverNamePlaceholder is the connection's TLS server name (SNI), "" when the client sent
+// none.
+const serverNamePlaceholder = "{http.request.tls.server_name}"
+
+// misdirectedRoute answers 421 to the requests that reached listener i by their Host but
+// whose connection's server name selected another listener of the port (and so another
+// connection policy: certificate and client validation). The connection policies are tried
+// in listener order, like the Host routes, so the server name selects listener i when it
+// matches i's hostname and no earlier one; a connection without a server name gets the
+// policy of the listener without a hostname. ok is false when no request can be misdirected
+// to the listener: it is alone on the port.
+func misdirectedRoute(listeners []*ir.HTTPListener, i int) (route kengine.Route, ok bool) {
+	if len(listeners) < 2 {
+		return route, false
+	}
+	var sets []kengine.MatcherSet
+	for _, earlier := range listeners[:i] {
+		if earlier.Hostname == "" {
+			continue
+		}
+		sets = append(sets, kengine.MatcherSet{VarsRegexp: map[string]*kengine.RegexpMatcher{
+			serverNamePlaceholder: {Pattern: sniPattern(earlier.Hostname)},
+		}})
+	}
+	if h := listeners[i].Hostname; h != "" {
+		sets = append(sets, kengine.MatcherSet{Not: []kengine.MatcherSet{{VarsRegexp: map[string]*kengine.RegexpMatcher{
+			serverNamePlaceholder: {Pattern: sniPattern(h)},
+		}}}})
+	}
+	if len(sets) == 0 {
+		return route, false
+	}
+	return kengine.Route{Match: sets, Handle: []kengine.Handler{staticResponse(http.StatusMisdirectedRequest)}, Terminal: true}, true
 }
 
 // connectionPolicy renders how a listener terminates TLS: the certificates it may present
@@ -127,9 +182,17 @@ func connectionPolicy(t *ir.ListenerTLS) (kengine.TLSConnectionPolicy, error) {
 		if err != nil {
 			return p, fmt.Errorf("client validation: %w", err)
 		}
-		mode := "require_and_verify"
-		if cv.Optional {
+		var mode string
+		switch cv.Mode {
+		case ir.ClientCertRequired:
+			mode = "require_and_verify"
+		case ir.ClientCertOptional:
 			mode = "verify_if_given"
+		case ir.ClientCertUnverified:
+			// Go's RequestClientCert: the CAs are named in the request, nothing is checked.
+			mode = "request"
+		default:
+			return p, fmt.Errorf("client validation: unknown mode %q", cv.Mode)
 		}
 		p.ClientAuthentication = &kengine.ClientAuthentication{CA: pool, Mode: mode}
 	}

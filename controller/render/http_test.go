@@ -69,7 +69,7 @@ func TestConnectionPolicies(t *testing.T) {
 	srv := r.httpServer(&ir.HTTPServer{Port: 443, TLS: true, Listeners: []*ir.HTTPListener{
 		{Name: "exact", Hostname: "a.example.com", TLS: &ir.ListenerTLS{CertificateTags: []string{"ns/a"}}},
 		{Name: "wild", Hostname: "*.example.com", TLS: &ir.ListenerTLS{CertificateTags: []string{"ns/a", "ns/b"},
-			ClientValidation: &ir.ClientValidation{CACertificates: []string{testCAPEM}, Optional: true}}},
+			ClientValidation: &ir.ClientValidation{CACertificates: []string{testCAPEM}, Mode: ir.ClientCertOptional}}},
 		{Name: "any", TLS: &ir.ListenerTLS{CertificateTags: []string{"ns/c"}, ClientValidation: &ir.ClientValidation{CACertificates: []string{testCAPEM}}}},
 	}})
 	if r.err != nil {
@@ -138,5 +138,39 @@ func TestHTTPRouteActions(t *testing.T) {
 	r.httpRoute(&ir.HTTPRoute{Response: &ir.DirectResponse{}})
 	if r.err == nil {
 		t.Error("a direct response without a status must be refused")
+	}
+}
+
+// On an HTTPS port with several listeners, each listener's routes start with a 421 for the
+// server names that select another listener: an earlier (more specific) listener's name, or
+// (for a listener with a hostname) any name that is not its own, no name included. A lone
+// listener needs none, and Kengine's own Host-equals-SNI rule is off on every HTTPS server.
+func TestMisdirectedRequests(t *testing.T) {
+	listeners := []*ir.HTTPListener{{Name: "exact", Hostname: "a.example.com"}, {Name: "wild", Hostname: "*.example.com"}, {Name: "any"}}
+	sni := func(p string) string {
+		return `{"vars_regexp":{"{http.request.tls.server_name}":{"pattern":"` + p + `"}}}`
+	}
+	answer := `"handle":[{"handler":"static_response","status_code":421}],"terminal":true}`
+	want := []string{
+		`{"match":[{"not":[` + sni(`(?i)^a\\.example\\.com$`) + `]}],` + answer,
+		`{"match":[` + sni(`(?i)^a\\.example\\.com$`) + `,{"not":[` + sni(`(?i)^.+\\.example\\.com$`) + `]}],` + answer,
+		`{"match":[` + sni(`(?i)^a\\.example\\.com$`) + `,` + sni(`(?i)^.+\\.example\\.com$`) + `],` + answer,
+	}
+	for i := range listeners {
+		route, ok := misdirectedRoute(listeners, i)
+		if !ok {
+			t.Fatalf("listener %s: no misdirected route", listeners[i].Name)
+		}
+		if got := jsonOf(t, route); got != want[i] {
+			t.Errorf("listener %s:\n got %s\nwant %s", listeners[i].Name, got, want[i])
+		}
+	}
+	if _, ok := misdirectedRoute(listeners[:1], 0); ok {
+		t.Error("a lone listener needs no misdirected route")
+	}
+	r := &renderer{opts: testOptions()}
+	srv := r.httpServer(&ir.HTTPServer{Port: 443, TLS: true, Listeners: []*ir.HTTPListener{{Name: "any", TLS: &ir.ListenerTLS{}}}})
+	if srv.StrictSNIHost == nil || *srv.StrictSNIHost {
+		t.Errorf("strict_sni_host = %v, want an explicit false", srv.StrictSNIHost)
 	}
 }

@@ -3,6 +3,7 @@ package status
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -85,8 +86,31 @@ func GatewayStatus(gw *gatewayv1.Gateway, res *GatewayResult, dp DataPlane) gate
 // and UDP listeners). The specification lets implementations add reasons of their own.
 const ListenerReasonModuleMissing gatewayv1.ListenerConditionReason = "ModuleMissing"
 
+// occasionalGatewayConditions are the Gateway condition types the controller sets only in
+// some states (a backend client certificate, an insecure client validation mode): once it no
+// longer sets one, the condition is removed rather than kept as if another owner's.
+var occasionalGatewayConditions = []string{
+	string(gatewayv1.GatewayConditionResolvedRefs),
+	string(gatewayv1.GatewayConditionInsecureFrontendValidationMode),
+}
+
+// withoutStaleConditions drops the occasional conditions that desired no longer holds.
+func withoutStaleConditions(existing, desired []metav1.Condition) []metav1.Condition {
+	out := make([]metav1.Condition, 0, len(existing))
+	for _, c := range existing {
+		if slices.Contains(occasionalGatewayConditions, c.Type) && meta.FindStatusCondition(desired, c.Type) == nil {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // gatewayStatusChanged compares everything the controller owns, ignoring transition times.
 func gatewayStatusChanged(existing, desired gatewayv1.GatewayStatus) bool {
+	if len(withoutStaleConditions(existing.Conditions, desired.Conditions)) != len(existing.Conditions) {
+		return true
+	}
 	if !reflect.DeepEqual(existing.Addresses, desired.Addresses) && !(len(existing.Addresses) == 0 && len(desired.Addresses) == 0) {
 		return true
 	}

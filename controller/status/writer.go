@@ -124,7 +124,7 @@ func (w *Writer) writeGateway(ctx context.Context, gw *gatewayv1.Gateway, desire
 		now := metav1.NewTime(w.now())
 		upd := gw.DeepCopy()
 		upd.Status.Addresses = desired.Addresses
-		upd.Status.Conditions = mergeConditions(gw.Status.Conditions, desired.Conditions, now)
+		upd.Status.Conditions = mergeConditions(withoutStaleConditions(gw.Status.Conditions, desired.Conditions), desired.Conditions, now)
 		upd.Status.Listeners = make([]gatewayv1.ListenerStatus, len(desired.Listeners))
 		for i, l := range desired.Listeners {
 			var old []metav1.Condition

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/ir"
@@ -168,6 +167,17 @@ func (t *translator) listeners() []*listener {
 			if len(tags) == 0 {
 				resolved, certsResolved = false, false
 			}
+			fv := t.frontendValidation(spec)
+			l.tls.ClientValidation = fv.cv
+			if fv.reason != "" && resolved {
+				resolved, resolvedReason, resolvedMsg = false, string(fv.reason), status.Truncate(fv.msg)
+			}
+			if fv.noValidCA {
+				// Serving the listener without the validation its owner asked for would let
+				// in every client: it is refused instead.
+				accepted = false
+				acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonNoValidCACertificate), status.Truncate("no client validation CA certificate is usable: "+fv.msg)
+			}
 		}
 
 		st.Conditions = []metav1.Condition{
@@ -277,18 +287,11 @@ func (t *translator) certificates(spec gatewayv1.Listener) (tags []string, reaso
 			fail(gatewayv1.ListenerReasonInvalidCertificateRef, "certificateRef %s must be a core Secret", ref.Name)
 			continue
 		}
-		ns := gw.Namespace
-		if ref.Namespace != nil && *ref.Namespace != "" {
-			ns = string(*ref.Namespace)
-		}
-		if !referenceAllowed(t.s.ReferenceGrants, reference{
-			fromGroup: gatewayv1.GroupName, fromKind: string(KindGateway), fromNamespace: gw.Namespace,
-			toGroup: "", toKind: "Secret", toNamespace: ns, toName: string(ref.Name),
-		}) {
-			fail(gatewayv1.ListenerReasonRefNotPermitted, "no ReferenceGrant allows a Gateway in %s to use Secret %s/%s", gw.Namespace, ns, ref.Name)
+		nn, allowed := t.gatewayReference("Secret", ref.Namespace, ref.Name)
+		if !allowed {
+			fail(gatewayv1.ListenerReasonRefNotPermitted, "no ReferenceGrant allows a Gateway in %s to use Secret %s", gw.Namespace, nn)
 			continue
 		}
-		nn := types.NamespacedName{Namespace: ns, Name: string(ref.Name)}
 		sec, ok := t.s.Secrets[nn]
 		if !ok {
 			fail(gatewayv1.ListenerReasonInvalidCertificateRef, "Secret %s not found", nn)

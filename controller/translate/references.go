@@ -1,6 +1,9 @@
 package translate
 
-import gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+import (
+	"k8s.io/apimachinery/pkg/types"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
 
 // reference is one object pointing at another, as ReferenceGrants describe it.
 type reference struct {
@@ -37,4 +40,19 @@ func referenceAllowed(grants []*gatewayv1.ReferenceGrant, ref reference) bool {
 		}
 	}
 	return false
+}
+
+// gatewayReference resolves a reference the Gateway makes to a core object of kind (a
+// certificate Secret, a CA ConfigMap) to the object's namespace/name, and reports whether the
+// ReferenceGrants let the Gateway use it. An empty namespace is the Gateway's own.
+func (t *translator) gatewayReference(kind string, namespace *gatewayv1.Namespace, name gatewayv1.ObjectName) (types.NamespacedName, bool) {
+	gw := t.s.Gateway
+	nn := types.NamespacedName{Namespace: gw.Namespace, Name: string(name)}
+	if namespace != nil && *namespace != "" {
+		nn.Namespace = string(*namespace)
+	}
+	return nn, referenceAllowed(t.s.ReferenceGrants, reference{
+		fromGroup: gatewayv1.GroupName, fromKind: string(KindGateway), fromNamespace: gw.Namespace,
+		toGroup: "", toKind: kind, toNamespace: nn.Namespace, toName: nn.Name,
+	})
 }

@@ -226,6 +226,12 @@ func (t *translator) gatewayAccepted(listeners []*listener) {
 			gatewayv1.GatewayReasonListenersNotValid, "some listeners are not valid; see their conditions", gen)
 	}
 	t.res.Gateway.Conditions = append(t.res.Gateway.Conditions, accepted)
+	if c, ok := t.backendClientCertificate(); ok {
+		t.res.Gateway.Conditions = append(t.res.Gateway.Conditions, c)
+	}
+	if c, ok := insecureFrontendCondition(gw); ok {
+		t.res.Gateway.Conditions = append(t.res.Gateway.Conditions, c)
+	}
 }
 
 // hostnameOf is a listener or route hostname in lower case; "" when unset.

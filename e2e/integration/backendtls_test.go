@@ -96,14 +96,22 @@ func backendTLSPolicyFor(service, hostname, caConfigMap string, mods ...func(*ga
 // withBackendTLS adds policies and CA ConfigMaps (name → PEM) to a snapshot.
 func withBackendTLS(s *translate.Snapshot, policies []*gatewayv1.BackendTLSPolicy, caConfigMaps map[string]string) *translate.Snapshot {
 	s.BackendTLSPolicies = policies
-	s.ConfigMaps = map[types.NamespacedName]*corev1.ConfigMap{}
+	s.ConfigMaps = nil
+	addCAConfigMaps(s, appNamespace, caConfigMaps)
+	return s
+}
+
+// addCAConfigMaps adds ConfigMaps of namespace (name → PEM in "ca.crt") to a snapshot.
+func addCAConfigMaps(s *translate.Snapshot, namespace string, caConfigMaps map[string]string) {
+	if s.ConfigMaps == nil {
+		s.ConfigMaps = map[types.NamespacedName]*corev1.ConfigMap{}
+	}
 	for name, pem := range caConfigMaps {
-		s.ConfigMaps[types.NamespacedName{Namespace: appNamespace, Name: name}] = &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: name},
+		s.ConfigMaps[types.NamespacedName{Namespace: namespace, Name: name}] = &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 			Data:       map[string]string{"ca.crt": pem},
 		}
 	}
-	return s
 }
 
 // Kengine speaks TLS to a backend a BackendTLSPolicy targets: with the policy's hostname as
