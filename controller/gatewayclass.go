@@ -50,6 +50,7 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportGatewayPort8080,
 	features.SupportGatewayHTTPListenerIsolation,
 	features.SupportGatewayInfrastructure,
+	features.SupportListenerSet,
 	features.SupportGRPCRoute,
 	features.SupportGRPCRouteNamedRouteRule,
 	features.SupportTLSRoute,
@@ -73,6 +74,7 @@ var featureKinds = map[features.FeatureName]string{
 	features.SupportTCPRoute:                informers.KindTCPRoute,
 	features.SupportUDPRoute:                informers.KindUDPRoute,
 	features.SupportBackendTLSPolicy:        informers.KindBackendTLSPolicy,
+	features.SupportListenerSet:             informers.KindListenerSet,
 }
 
 // supportedFeatures lists the implemented features the cluster lets us offer (featureKinds).
