@@ -420,21 +420,19 @@ func (t *translator) addCertificate(c ir.Certificate) {
 // namespaceAllowed applies a listener's allowedRoutes.namespaces to a route's namespace
 // ("Same" by default: the namespace of the Gateway or ListenerSet declaring the listener).
 func (t *translator) namespaceAllowed(l *listener, routeNamespace string) bool {
-	from := gatewayv1.NamespacesFromSame
-	var selector *metav1.LabelSelector
 	if ar := l.spec.AllowedRoutes; ar != nil && ar.Namespaces != nil {
-		if ar.Namespaces.From != nil {
-			from = *ar.Namespaces.From
-		}
-		selector = ar.Namespaces.Selector
+		return t.namespaceSelected(ar.Namespaces.From, gatewayv1.NamespacesFromSame, ar.Namespaces.Selector, l.home(t.s.Gateway), routeNamespace)
 	}
-	return t.namespaceSelected(from, selector, l.home(t.s.Gateway), routeNamespace)
+	return routeNamespace == l.home(t.s.Gateway)
 }
 
-// namespaceSelected applies a "from" (All, Same as home, Selector, None) to a namespace; an
-// invalid selector, or one naming an unknown namespace, selects nothing.
-func (t *translator) namespaceSelected(from gatewayv1.FromNamespaces, selector *metav1.LabelSelector, home, namespace string) bool {
-	switch from {
+// namespaceSelected applies a "from" (All, Same as home, Selector, None; def when unset) to a
+// namespace; an invalid selector, or one naming an unknown namespace, selects nothing.
+func (t *translator) namespaceSelected(from *gatewayv1.FromNamespaces, def gatewayv1.FromNamespaces, selector *metav1.LabelSelector, home, namespace string) bool {
+	if from != nil {
+		def = *from
+	}
+	switch def {
 	case gatewayv1.NamespacesFromAll:
 		return true
 	case gatewayv1.NamespacesFromSame:

@@ -7,6 +7,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/status"
@@ -107,18 +108,14 @@ func (t *translator) listenerSetListeners(own []*listener) []*listener {
 // allows it. Without allowedListeners, a Gateway takes no ListenerSet.
 func (t *translator) listenerSetRefused(ls *gatewayv1.ListenerSet) string {
 	gw := t.s.Gateway
-	from := gatewayv1.NamespacesFromNone
-	var selector *metav1.LabelSelector
-	if al := gw.Spec.AllowedListeners; al != nil && al.Namespaces != nil {
-		if al.Namespaces.From != nil {
-			from = *al.Namespaces.From
-		}
-		selector = al.Namespaces.Selector
+	al := gw.Spec.AllowedListeners
+	if al == nil || al.Namespaces == nil {
+		return "the Gateway allows no ListenerSets (spec.allowedListeners)"
 	}
-	if t.namespaceSelected(from, selector, gw.Namespace, ls.Namespace) {
+	if t.namespaceSelected(al.Namespaces.From, gatewayv1.NamespacesFromNone, al.Namespaces.Selector, gw.Namespace, ls.Namespace) {
 		return ""
 	}
-	switch from {
+	switch ptr.Deref(al.Namespaces.From, gatewayv1.NamespacesFromNone) {
 	case gatewayv1.NamespacesFromSame:
 		return "the Gateway allows ListenerSets from its own namespace only"
 	case gatewayv1.NamespacesFromSelector:
