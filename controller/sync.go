@@ -108,6 +108,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 	ropts, pusher := c.opts.Render, c.pusher
 	switch {
 	case isManaged && accepted:
+		params.ListenerSetListeners = servedListenerSetListeners(tr.Status.ListenerSets)
 		access, err := c.managed.Reconcile(ctx, gw, class, params)
 		if err != nil {
 			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
