@@ -107,6 +107,8 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 			resource = "referencegrants"
 		case *gatewayv1.BackendTLSPolicy:
 			resource = "backendtlspolicies"
+		case *gatewayv1.ListenerSet:
+			resource = "listenersets"
 		default:
 			t.Fatalf("unsupported object %T", o)
 		}
@@ -119,7 +121,7 @@ func newFixtureWith(t *testing.T, kubeObjs []runtime.Object, gwObjs []runtime.Ob
 	f.ctx = ctx
 	served := informers.ServedKinds{informers.KindGatewayClass: true, informers.KindGateway: true, informers.KindHTTPRoute: true,
 		informers.KindGRPCRoute: true, informers.KindTLSRoute: true, informers.KindTCPRoute: true, informers.KindUDPRoute: true,
-		informers.KindReferenceGrant: true, informers.KindBackendTLSPolicy: true}
+		informers.KindReferenceGrant: true, informers.KindBackendTLSPolicy: true, informers.KindListenerSet: true}
 	inf, err := informers.New(f.kube, f.gateway, served, 0)
 	if err != nil {
 		t.Fatal(err)

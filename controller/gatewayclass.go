@@ -53,6 +53,7 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportGatewayFrontendClientCertificateValidation,
 	features.SupportGatewayFrontendClientCertificateValidationInsecureFallback,
 	features.SupportGatewayInfrastructure,
+	features.SupportListenerSet,
 	features.SupportGRPCRoute,
 	features.SupportGRPCRouteNamedRouteRule,
 	features.SupportTLSRoute,
@@ -76,6 +77,7 @@ var featureKinds = map[features.FeatureName]string{
 	features.SupportTCPRoute:                informers.KindTCPRoute,
 	features.SupportUDPRoute:                informers.KindUDPRoute,
 	features.SupportBackendTLSPolicy:        informers.KindBackendTLSPolicy,
+	features.SupportListenerSet:             informers.KindListenerSet,
 }
 
 // supportedFeatures lists the implemented features the cluster lets us offer (featureKinds).

@@ -45,11 +45,11 @@ func fingerprints(s *translate.Snapshot) map[translate.ObjectRef]string {
 		route(translate.RouteKind(r), r)
 	}
 	gw := s.Gateway
-	for _, l := range gw.Spec.Listeners {
-		fp := []string{string(gw.UID), strconv.FormatInt(gw.Generation, 10)}
-		if l.TLS != nil {
-			for _, ref := range l.TLS.CertificateRefs {
-				ns := gw.Namespace
+	listener := func(key translate.ObjectRef, obj metav1.Object, home string, tls *gatewayv1.ListenerTLSConfig) {
+		fp := []string{string(obj.GetUID()), strconv.FormatInt(obj.GetGeneration(), 10)}
+		if tls != nil {
+			for _, ref := range tls.CertificateRefs {
+				ns := home
 				if ref.Namespace != nil && *ref.Namespace != "" {
 					ns = string(*ref.Namespace)
 				}
@@ -58,7 +58,15 @@ func fingerprints(s *translate.Snapshot) map[translate.ObjectRef]string {
 				}
 			}
 		}
-		out[translate.ListenerRef(l.Name)] = strings.Join(fp, "/")
+		out[key] = strings.Join(fp, "/")
+	}
+	for _, l := range gw.Spec.Listeners {
+		listener(translate.ListenerRef(l.Name), gw, gw.Namespace, l.TLS)
+	}
+	for _, ls := range s.ListenerSets {
+		for _, l := range ls.Spec.Listeners {
+			listener(translate.ListenerSetListenerRef(ls.Namespace, ls.Name, l.Name), ls, ls.Namespace, l.TLS)
+		}
 	}
 	return out
 }

@@ -36,6 +36,9 @@ func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.Gateway
 	}
 	var err error
 	key := types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}
+	if s.ListenerSets, err = inf.ListenerSetsForGateway(key); err != nil {
+		return nil, err
+	}
 	if s.HTTPRoutes, err = inf.HTTPRoutesForGateway(key); err != nil {
 		return nil, err
 	}
@@ -56,8 +59,15 @@ func (c *Controller) buildSnapshot(ctx context.Context, class *gatewayv1.Gateway
 
 	// Namespaces of everything referenced, for ReferenceGrants.
 	grantNamespaces := map[string]bool{}
-	for _, nn := range informers.GatewaySecrets(gw) {
+	certificates := informers.GatewaySecrets(gw)
+	for _, ls := range s.ListenerSets {
+		certificates = append(certificates, informers.ListenerSetSecrets(ls)...)
+	}
+	for _, nn := range certificates {
 		grantNamespaces[nn.Namespace] = true
+		if _, seen := s.Secrets[nn]; seen {
+			continue
+		}
 		sec, err := inf.Secrets.Secrets(nn.Namespace).Get(nn.Name)
 		if apierrors.IsNotFound(err) {
 			continue // reported as InvalidCertificateRef

@@ -179,6 +179,7 @@ func (c *Controller) runGatewaySync(ctx context.Context, key types.NamespacedNam
 	switch {
 	case isManaged && accepted:
 		endManaged := t.begin(stageManaged)
+		params.ListenerSetListeners = servedListenerSetListeners(tr.Status.ListenerSets)
 		access, err := c.managed.Reconcile(ctx, gw, class, params)
 		endManaged()
 		if err != nil {

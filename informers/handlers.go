@@ -56,6 +56,9 @@ func (i *Informers) AddEventHandlers(q Enqueuer) error {
 	if i.Served.Has(KindReferenceGrant) {
 		regs = append(regs, registration{v1.ReferenceGrants().Informer(), m.onReferenceGrant})
 	}
+	if i.Served.Has(KindListenerSet) {
+		regs = append(regs, registration{v1.ListenerSets().Informer(), m.onListenerSet})
+	}
 	if i.Served.Has(KindBackendTLSPolicy) {
 		regs = append(regs, registration{v1.BackendTLSPolicies().Informer(), m.onBackendTLSPolicy},
 			registration{i.kubeFactory.Core().V1().ConfigMaps().Informer(), m.onCAConfigMap})
@@ -144,6 +147,30 @@ func (m *mapper) onRoute(obj any) {
 	for _, gw := range refs.parentGateways() {
 		m.q.EnqueueGateway(gw)
 	}
+	// A route attached to a ListenerSet is served, and given status, by the ListenerSet's
+	// Gateway. A ListenerSet not in the cache yet enqueues its Gateway when it arrives.
+	if m.i.listenerSetIndexer == nil {
+		return
+	}
+	for _, key := range refs.parentListenerSets() {
+		obj, exists, err := m.i.listenerSetIndexer.GetByKey(key.String())
+		if err != nil || !exists {
+			continue
+		}
+		m.onListenerSet(obj)
+	}
+}
+
+// onListenerSet resyncs the Gateway the ListenerSet names as its parent: the Gateway decides
+// whether it takes the ListenerSet's listeners, and writes its status.
+func (m *mapper) onListenerSet(obj any) {
+	ls, ok := obj.(*gatewayv1.ListenerSet)
+	if !ok {
+		return
+	}
+	if gw, ok := ListenerSetParent(ls); ok {
+		m.q.EnqueueGateway(gw)
+	}
 }
 
 // onService covers both roles a Service plays: a backend of routes and the front of a
@@ -196,14 +223,20 @@ func (m *mapper) onSecret(obj any) {
 		return
 	}
 	m.enqueueKeys(m.indexed(m.i.gatewayIndexer, IndexGatewaySecret, s.Namespace+"/"+s.Name))
+	if m.i.listenerSetIndexer != nil {
+		for _, obj := range m.indexedObjects(m.i.listenerSetIndexer, IndexListenerSetSecret, s.Namespace+"/"+s.Name) {
+			m.onListenerSet(obj)
+		}
+	}
 	if gw, ok := adminSecretGateway(s); ok {
 		m.q.EnqueueGateway(types.NamespacedName{Namespace: s.Namespace, Name: gw})
 	}
 }
 
 // onReferenceGrant resyncs every Gateway that a reference from one of the grant's "from"
-// namespaces could involve: Gateways in those namespaces (certificate references) and the
-// parents of routes in those namespaces (backend references).
+// namespaces could involve: Gateways in those namespaces and the parents of ListenerSets
+// there (certificate references), and the parents of routes in those namespaces (backend
+// references).
 func (m *mapper) onReferenceGrant(obj any) {
 	g, ok := obj.(*gatewayv1.ReferenceGrant)
 	if !ok {
@@ -217,6 +250,11 @@ func (m *mapper) onReferenceGrant(obj any) {
 		for _, obj := range m.indexedObjects(m.i.gatewayIndexer, cache.NamespaceIndex, ns) {
 			m.onGateway(obj)
 		}
+		if m.i.listenerSetIndexer != nil {
+			for _, obj := range m.indexedObjects(m.i.listenerSetIndexer, cache.NamespaceIndex, ns) {
+				m.onListenerSet(obj)
+			}
+		}
 		for _, idx := range m.routeIndexers() {
 			for _, obj := range m.indexedObjects(idx, cache.NamespaceIndex, ns) {
 				m.onRoute(obj)
@@ -226,7 +264,8 @@ func (m *mapper) onReferenceGrant(obj any) {
 }
 
 // onNamespace resyncs all Gateways: a label change can change which routes a listener's
-// namespace selector admits. Namespaces change rarely, so precision is not worth an index.
+// namespace selector admits, and which ListenerSets a Gateway's allowedListeners selector
+// admits. Namespaces change rarely, so precision is not worth an index.
 func (m *mapper) onNamespace(obj any) {
 	if _, ok := obj.(*corev1.Namespace); !ok {
 		return

@@ -72,7 +72,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(cancel)
 	e.ctx = ctx
 	inf, err := New(e.kube, e.gw, ServedKinds{KindGatewayClass: true, KindGateway: true, KindHTTPRoute: true, KindGRPCRoute: true,
-		KindTLSRoute: true, KindTCPRoute: true, KindUDPRoute: true, KindReferenceGrant: true, KindBackendTLSPolicy: true}, 0)
+		KindTLSRoute: true, KindTCPRoute: true, KindUDPRoute: true, KindReferenceGrant: true, KindBackendTLSPolicy: true, KindListenerSet: true}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,12 @@ const (
 	IndexRouteParentGateway = "routeParentGateway"
 	// IndexRouteBackendService indexes routes by the Services named in their backendRefs.
 	IndexRouteBackendService = "routeBackendService"
+	// IndexRouteParentListenerSet indexes routes by the ListenerSets named in their parentRefs.
+	IndexRouteParentListenerSet = "routeParentListenerSet"
+	// IndexListenerSetGateway indexes ListenerSets by the Gateway their spec.parentRef names.
+	IndexListenerSetGateway = "listenerSetGateway"
+	// IndexListenerSetSecret indexes ListenerSets by the Secrets their listeners reference.
+	IndexListenerSetSecret = "listenerSetSecret"
 	// IndexServiceGateway indexes Services by the Gateway named in their
 	// gateway.networking.k8s.io/gateway-name label: the Services that front Kengine pods.
 	IndexServiceGateway = "serviceGateway"
@@ -61,12 +67,39 @@ var routeIndexers = cache.Indexers{
 		}
 		return keysOf(r.parentGateways()), nil
 	},
+	IndexRouteParentListenerSet: func(obj any) ([]string, error) {
+		r, ok := routeRefsOf(obj)
+		if !ok {
+			return nil, nil
+		}
+		return keysOf(r.parentListenerSets()), nil
+	},
 	IndexRouteBackendService: func(obj any) ([]string, error) {
 		r, ok := routeRefsOf(obj)
 		if !ok {
 			return nil, nil
 		}
 		return keysOf(r.backendServices()), nil
+	},
+}
+
+var listenerSetIndexers = cache.Indexers{
+	IndexListenerSetGateway: func(obj any) ([]string, error) {
+		ls, ok := obj.(*gatewayv1.ListenerSet)
+		if !ok {
+			return nil, nil
+		}
+		if gw, ok := ListenerSetParent(ls); ok {
+			return []string{gw.String()}, nil
+		}
+		return nil, nil
+	},
+	IndexListenerSetSecret: func(obj any) ([]string, error) {
+		ls, ok := obj.(*gatewayv1.ListenerSet)
+		if !ok {
+			return nil, nil
+		}
+		return keysOf(ListenerSetSecrets(ls)), nil
 	},
 }
 
@@ -93,15 +126,7 @@ func GatewaySecrets(gw *gatewayv1.Gateway) []types.NamespacedName {
 		}
 	}
 	for _, l := range gw.Spec.Listeners {
-		if l.TLS == nil {
-			continue
-		}
-		for _, ref := range l.TLS.CertificateRefs {
-			if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
-				continue
-			}
-			out = append(out, gatewayReference(gw, ref.Namespace, ref.Name))
-		}
+		out = append(out, certificateSecrets(gw.Namespace, l.TLS)...)
 	}
 	return out
 }
@@ -140,6 +165,63 @@ func GatewayCAConfigMaps(gw *gatewayv1.Gateway) []types.NamespacedName {
 		}
 	}
 	return out
+}
+
+// ListenerSetSecrets returns the Secrets a ListenerSet's listeners reference as certificates.
+func ListenerSetSecrets(ls *gatewayv1.ListenerSet) []types.NamespacedName {
+	var out []types.NamespacedName
+	for _, l := range ls.Spec.Listeners {
+		out = append(out, certificateSecrets(ls.Namespace, l.TLS)...)
+	}
+	return out
+}
+
+// certificateSecrets returns the Secrets of a listener's certificateRefs; a ref without a
+// namespace is in home, the namespace of the object declaring the listener.
+func certificateSecrets(home string, tls *gatewayv1.ListenerTLSConfig) []types.NamespacedName {
+	if tls == nil {
+		return nil
+	}
+	var out []types.NamespacedName
+	for _, ref := range tls.CertificateRefs {
+		if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
+			continue
+		}
+		ns := home
+		if ref.Namespace != nil && *ref.Namespace != "" {
+			ns = string(*ref.Namespace)
+		}
+		out = append(out, types.NamespacedName{Namespace: ns, Name: string(ref.Name)})
+	}
+	return out
+}
+
+// ListenerSetParent returns the Gateway a ListenerSet's spec.parentRef names; false when it
+// names an object of another kind.
+func ListenerSetParent(ls *gatewayv1.ListenerSet) (types.NamespacedName, bool) {
+	p := ls.Spec.ParentRef
+	if (p.Group != nil && *p.Group != gatewayv1.GroupName) || (p.Kind != nil && *p.Kind != KindGateway) {
+		return types.NamespacedName{}, false
+	}
+	ns := ls.Namespace
+	if p.Namespace != nil && *p.Namespace != "" {
+		ns = string(*p.Namespace)
+	}
+	return types.NamespacedName{Namespace: ns, Name: string(p.Name)}, true
+}
+
+// ParentListenerSet returns the ListenerSet a parentRef of a route in routeNamespace names;
+// false when it names an object of another kind. The kind must be given: it defaults to
+// Gateway.
+func ParentListenerSet(p gatewayv1.ParentReference, routeNamespace string) (types.NamespacedName, bool) {
+	if (p.Group != nil && *p.Group != gatewayv1.GroupName) || p.Kind == nil || *p.Kind != KindListenerSet {
+		return types.NamespacedName{}, false
+	}
+	ns := routeNamespace
+	if p.Namespace != nil && *p.Namespace != "" {
+		ns = string(*p.Namespace)
+	}
+	return types.NamespacedName{Namespace: ns, Name: string(p.Name)}, true
 }
 
 // routeRefs is what the indexers and handlers need from any route kind.
@@ -221,6 +303,17 @@ func (r routeRefs) parentGateways() []types.NamespacedName {
 			ns = string(*p.Namespace)
 		}
 		out = append(out, types.NamespacedName{Namespace: ns, Name: string(p.Name)})
+	}
+	return out
+}
+
+// parentListenerSets returns the ListenerSets the route names as parents.
+func (r routeRefs) parentListenerSets() []types.NamespacedName {
+	var out []types.NamespacedName
+	for _, p := range r.parents {
+		if ls, ok := ParentListenerSet(p, r.namespace); ok {
+			out = append(out, ls)
+		}
 	}
 	return out
 }

@@ -39,6 +39,8 @@ type Informers struct {
 	ReferenceGrants gatewaylisters.ReferenceGrantLister
 	// BackendTLSPolicies is nil when the cluster does not serve BackendTLSPolicy.
 	BackendTLSPolicies gatewaylisters.BackendTLSPolicyLister
+	// ListenerSets is nil when the cluster does not serve ListenerSet.
+	ListenerSets gatewaylisters.ListenerSetLister
 
 	Services       corelisters.ServiceLister
 	EndpointSlices discoverylisters.EndpointSliceLister
@@ -57,6 +59,8 @@ type Informers struct {
 	referenceGrantIndexer cache.Indexer
 	// backendTLSPolicyIndexer is nil when the cluster does not serve BackendTLSPolicy.
 	backendTLSPolicyIndexer cache.Indexer
+	// listenerSetIndexer is nil when the cluster does not serve ListenerSet.
+	listenerSetIndexer cache.Indexer
 }
 
 // New creates informers for the core kinds and the served Gateway API kinds and registers the
@@ -155,6 +159,15 @@ func New(kube kubernetes.Interface, gw gatewayclient.Interface, served ServedKin
 		i.BackendTLSPolicies = policies.Lister()
 		i.backendTLSPolicyIndexer = policies.Informer().GetIndexer()
 		i.all = append(i.all, policies.Informer())
+	}
+	if served.Has(KindListenerSet) {
+		sets := gwv1.ListenerSets()
+		if err := sets.Informer().AddIndexers(listenerSetIndexers); err != nil {
+			return nil, err
+		}
+		i.ListenerSets = sets.Lister()
+		i.listenerSetIndexer = sets.Informer().GetIndexer()
+		i.all = append(i.all, sets.Informer())
 	}
 	return i, nil
 }

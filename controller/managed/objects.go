@@ -108,7 +108,7 @@ func desiredManagedObjects(in managedInput) managedObjects {
 		Data:       in.adminData,
 	}
 
-	ports := listenerPorts(gw)
+	ports := listenerPorts(append(append([]gatewayv1.Listener{}, gw.Spec.Listeners...), in.params.ListenerSetListeners...))
 	var containerPorts []corev1.ContainerPort
 	var servicePorts []corev1.ServicePort
 	for _, p := range ports {
@@ -204,11 +204,11 @@ type listenerPort struct {
 	protocol corev1.Protocol
 }
 
-// listenerPorts returns the distinct ports of the Gateway's listeners, sorted.
-func listenerPorts(gw *gatewayv1.Gateway) []listenerPort {
+// listenerPorts returns the distinct ports of listeners, sorted.
+func listenerPorts(listeners []gatewayv1.Listener) []listenerPort {
 	seen := map[string]bool{}
 	var out []listenerPort
-	for _, l := range gw.Spec.Listeners {
+	for _, l := range listeners {
 		proto := corev1.ProtocolTCP
 		if l.Protocol == gatewayv1.UDPProtocolType {
 			proto = corev1.ProtocolUDP

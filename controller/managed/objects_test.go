@@ -109,3 +109,23 @@ func TestDeploymentSelectorIgnoresInfrastructureLabels(t *testing.T) {
 		t.Error("infrastructure labels and annotations must reach the generated objects")
 	}
 }
+
+// The Service and the pods expose the ports of the listeners the Gateway serves from its
+// ListenerSets next to its own, once each.
+func TestServiceExposesListenerSetPorts(t *testing.T) {
+	params := Parameters{image: "x", replicas: 1, serviceType: corev1.ServiceTypeLoadBalancer, kind: "Deployment",
+		ListenerSetListeners: []gatewayv1.Listener{
+			{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: 80},
+			{Name: "api", Protocol: gatewayv1.HTTPProtocolType, Port: 8080},
+			{Name: "dns", Protocol: gatewayv1.UDPProtocolType, Port: 53},
+		}}
+	objs := desiredManagedObjects(managedInput{gateway: managedGateway(), class: "kengine", params: params,
+		adminPort: 2021, healthPort: testHealthPort, readyPath: testReadyPath})
+	var got []string
+	for _, p := range objs.service.Spec.Ports {
+		got = append(got, p.Name)
+	}
+	if want := "udp-53,tcp-80,tcp-443,tcp-8080"; strings.Join(got, ",") != want {
+		t.Errorf("service ports = %v, want %s", got, want)
+	}
+}

@@ -43,6 +43,10 @@ type Parameters struct {
 	// AllowExternalNameBackends admits ExternalName Services as backends (set by the
 	// GatewayClass's ConfigMap only).
 	AllowExternalNameBackends bool
+	// ListenerSetListeners are the listeners the Gateway serves from its ListenerSets; the
+	// Service exposes their ports next to the Gateway's own. The controller sets them after
+	// translation; no ConfigMap does.
+	ListenerSetListeners []gatewayv1.Listener
 
 	image       string
 	replicas    int32

@@ -34,6 +34,8 @@ type Objects struct {
 	Classes map[string]*gatewayv1.GatewayClass
 	// Gateways in the order they were read.
 	Gateways []*gatewayv1.Gateway
+	// ListenerSets in the order they were read.
+	ListenerSets []*gatewayv1.ListenerSet
 	// Routes of every kind, in the order they were read.
 	HTTPRoutes []*gatewayv1.HTTPRoute
 	GRPCRoutes []*gatewayv1.GRPCRoute
@@ -140,6 +142,12 @@ func (o *Objects) add(kind string, doc []byte, defaultNamespace string) error {
 			return err
 		}
 		o.Gateways = append(o.Gateways, v)
+	case "ListenerSet":
+		v := &gatewayv1.ListenerSet{}
+		if err := decode(v); err != nil {
+			return err
+		}
+		o.ListenerSets = append(o.ListenerSets, v)
 	case "HTTPRoute":
 		v := &gatewayv1.HTTPRoute{}
 		if err := decode(v); err != nil {
@@ -226,8 +234,9 @@ func (o *Objects) add(kind string, doc []byte, defaultNamespace string) error {
 	return nil
 }
 
-// Snapshot is what translate sees for one Gateway: the routes that name it as a parent and
-// every other object read. The address of every pod of the Gateway is unknown offline, and no
+// Snapshot is what translate sees for one Gateway: the ListenerSets that name it as their
+// parent, the routes that name it or one of those ListenerSets as a parent, and every other
+// object read. The address of every pod of the Gateway is unknown offline, and no
 // ExternalName is resolved.
 func (o *Objects) Snapshot(gw *gatewayv1.Gateway) *translate.Snapshot {
 	s := &translate.Snapshot{
@@ -241,8 +250,19 @@ func (o *Objects) Snapshot(gw *gatewayv1.Gateway) *translate.Snapshot {
 		ConfigMaps:      o.ConfigMaps,
 		ExternalNames:   map[string]translate.ResolvedName{},
 	}
+	gwKey := types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}
+	sets := map[types.NamespacedName]bool{}
+	for _, ls := range o.ListenerSets {
+		if parent, ok := status.ListenerSetParent(ls); ok && parent == gwKey {
+			s.ListenerSets = append(s.ListenerSets, ls)
+			sets[types.NamespacedName{Namespace: ls.Namespace, Name: ls.Name}] = true
+		}
+	}
 	names := func(m metav1.Object, refs []gatewayv1.ParentReference) bool {
 		for _, p := range refs {
+			if key, ok := status.ParentListenerSet(p, m.GetNamespace()); ok && sets[key] {
+				return true
+			}
 			if status.ParentIsGateway(p, m.GetNamespace(), gw.Namespace, gw.Name) {
 				return true
 			}
@@ -317,6 +337,20 @@ type Status struct {
 	Routes []RouteStatus `json:"routes,omitempty"`
 	// Policies are the ancestor entries each BackendTLSPolicy would get for this Gateway.
 	Policies []PolicyStatus `json:"policies,omitempty"`
+	// AttachedListenerSets counts the ListenerSets the Gateway accepts.
+	AttachedListenerSets int32 `json:"attachedListenerSets,omitempty"`
+	// ListenerSets are the status of the ListenerSets that name the Gateway as their parent.
+	ListenerSets []ListenerSetStatus `json:"listenerSets,omitempty"`
+}
+
+// ListenerSetStatus is the status of one ListenerSet (Programmed aside).
+type ListenerSetStatus struct {
+	// ListenerSet is "namespace/name".
+	ListenerSet string `json:"listenerSet"`
+	// Conditions are its conditions.
+	Conditions []metav1.Condition `json:"conditions"`
+	// Listeners is the status of every listener it declares.
+	Listeners []gatewayv1.ListenerStatus `json:"listeners,omitempty"`
 }
 
 // PolicyStatus is one policy's ancestor entries for the Gateway.
@@ -349,9 +383,17 @@ func Translate(o *Objects, controllerName string, opts render.Options) []Result 
 		}
 		res := translate.Translate(o.Snapshot(gw), translate.Options{ControllerName: controllerName})
 		r := Result{Gateway: gw.Namespace + "/" + gw.Name, Status: Status{
-			Conditions: res.Status.Gateway.Conditions,
-			Listeners:  res.Status.Gateway.Listeners,
+			Conditions:           res.Status.Gateway.Conditions,
+			Listeners:            res.Status.Gateway.Listeners,
+			AttachedListenerSets: res.Status.Gateway.AttachedListenerSets,
 		}}
+		for _, ls := range res.Status.ListenerSets {
+			r.Status.ListenerSets = append(r.Status.ListenerSets, ListenerSetStatus{
+				ListenerSet: ls.ListenerSet.Namespace + "/" + ls.ListenerSet.Name,
+				Conditions:  ls.Conditions,
+				Listeners:   ls.Listeners,
+			})
+		}
 		for _, rr := range res.Status.Routes {
 			kind := fmt.Sprintf("%T", rr.Route)
 			kind = kind[strings.LastIndex(kind, ".")+1:]

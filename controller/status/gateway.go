@@ -58,27 +58,54 @@ func GatewayStatus(gw *gatewayv1.Gateway, res *GatewayResult, dp DataPlane) gate
 			fmt.Sprintf("config programmed on %d Kengine pods", dp.Pods), gen)
 	}
 	st := gatewayv1.GatewayStatus{
-		Addresses:  dp.Addresses,
-		Conditions: append(append([]metav1.Condition{}, res.Conditions...), programmed),
-		Listeners:  make([]gatewayv1.ListenerStatus, len(res.Listeners)),
+		Addresses:            dp.Addresses,
+		Conditions:           append(append([]metav1.Condition{}, res.Conditions...), programmed),
+		Listeners:            listenersProgrammed(res.Listeners, res.Served, res.Unprogrammable, pushed(programmed), false, gen),
+		AttachedListenerSets: attachedListenerSets(res.AttachedListenerSets),
 	}
-	pushed := programmed.Status == metav1.ConditionTrue || programmed.Reason == string(gatewayv1.GatewayReasonAddressNotAssigned)
-	for i, l := range res.Listeners {
+	return st
+}
+
+// attachedListenerSets is status.attachedListenerSets: unset rather than zero, so that a
+// cluster whose Gateway CRD predates the field sees no change.
+func attachedListenerSets(n int32) *int32 {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
+
+// pushed reports whether a Gateway's Programmed condition says its config reached the pods
+// (its address may still be pending).
+func pushed(programmed metav1.Condition) bool {
+	return programmed.Status == metav1.ConditionTrue || programmed.Reason == string(gatewayv1.GatewayReasonAddressNotAssigned)
+}
+
+// listenersProgrammed adds Programmed to the status of listeners: a listener left out of the
+// config says why (with the reason of its Accepted condition when acceptedReason is set and
+// it is not accepted, Invalid otherwise); a served one follows the push.
+func listenersProgrammed(listeners []gatewayv1.ListenerStatus, served map[gatewayv1.SectionName]bool, unprogrammable map[gatewayv1.SectionName]string,
+	pushed, acceptedReason bool, gen int64) []gatewayv1.ListenerStatus {
+	out := make([]gatewayv1.ListenerStatus, len(listeners))
+	for i, l := range listeners {
 		l.Conditions = append([]metav1.Condition{}, l.Conditions...)
-		msg, unprogrammable := res.Unprogrammable[l.Name]
+		msg, isUnprogrammable := unprogrammable[l.Name]
+		accepted := meta.FindStatusCondition(l.Conditions, string(gatewayv1.ListenerConditionAccepted))
 		switch {
-		case unprogrammable:
+		case isUnprogrammable:
 			l.Conditions = append(l.Conditions, Condition(gatewayv1.ListenerConditionProgrammed, false, ListenerReasonModuleMissing, Truncate(msg), gen))
-		case !res.Served[l.Name]:
+		case !served[l.Name] && acceptedReason && accepted != nil && accepted.Status == metav1.ConditionFalse:
+			l.Conditions = append(l.Conditions, Condition(gatewayv1.ListenerConditionProgrammed, false, accepted.Reason, accepted.Message, gen))
+		case !served[l.Name]:
 			l.Conditions = append(l.Conditions, Condition(gatewayv1.ListenerConditionProgrammed, false, gatewayv1.ListenerReasonInvalid, "the listener is not valid", gen))
 		case !pushed:
 			l.Conditions = append(l.Conditions, Condition(gatewayv1.ListenerConditionProgrammed, false, gatewayv1.ListenerReasonPending, "waiting for the Kengine pods to be programmed", gen))
 		default:
 			l.Conditions = append(l.Conditions, Condition(gatewayv1.ListenerConditionProgrammed, true, gatewayv1.ListenerReasonProgrammed, "listener programmed", gen))
 		}
-		st.Listeners[i] = l
+		out[i] = l
 	}
-	return st
+	return out
 }
 
 // ListenerReasonModuleMissing is the Programmed=False reason of a valid listener the Kengine
@@ -114,15 +141,30 @@ func gatewayStatusChanged(existing, desired gatewayv1.GatewayStatus) bool {
 	if !reflect.DeepEqual(existing.Addresses, desired.Addresses) && !(len(existing.Addresses) == 0 && len(desired.Addresses) == 0) {
 		return true
 	}
-	if conditionsChanged(existing.Conditions, desired.Conditions) || len(existing.Listeners) != len(desired.Listeners) {
+	if deref(existing.AttachedListenerSets) != deref(desired.AttachedListenerSets) {
 		return true
 	}
-	for i := range desired.Listeners {
-		e, d := existing.Listeners[i], desired.Listeners[i]
+	return conditionsChanged(existing.Conditions, desired.Conditions) || listenersChanged(existing.Listeners, desired.Listeners)
+}
+
+// listenersChanged compares listener statuses, ignoring transition times.
+func listenersChanged(existing, desired []gatewayv1.ListenerStatus) bool {
+	if len(existing) != len(desired) {
+		return true
+	}
+	for i := range desired {
+		e, d := existing[i], desired[i]
 		if e.Name != d.Name || e.AttachedRoutes != d.AttachedRoutes || !reflect.DeepEqual(e.SupportedKinds, d.SupportedKinds) ||
 			len(e.Conditions) != len(d.Conditions) || conditionsChanged(e.Conditions, d.Conditions) {
 			return true
 		}
 	}
 	return false
+}
+
+func deref(n *int32) int32 {
+	if n == nil {
+		return 0
+	}
+	return *n
 }

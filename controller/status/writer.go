@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -95,12 +96,19 @@ func (w *Writer) WriteGatewayClass(ctx context.Context, gc *gatewayv1.GatewayCla
 	})
 }
 
-// Write writes a Gateway's status (res.Gateway with Programmed decided from dp) and its part
-// of every route's status.
+// Write writes a Gateway's status (res.Gateway with Programmed decided from dp), the status of
+// the ListenerSets that name it, and its part of every route's status.
 func (w *Writer) Write(ctx context.Context, gw *gatewayv1.Gateway, res *Result, dp DataPlane) error {
 	var errs []error
-	if err := w.writeGateway(ctx, gw, GatewayStatus(gw, &res.Gateway, dp)); err != nil {
+	gwStatus := GatewayStatus(gw, &res.Gateway, dp)
+	if err := w.writeGateway(ctx, gw, gwStatus); err != nil {
 		errs = append(errs, fmt.Errorf("writing Gateway status: %w", err))
+	}
+	for i := range res.ListenerSets {
+		ls := res.ListenerSets[i].ListenerSet
+		if err := w.writeListenerSet(ctx, ls, ListenerSetStatus(&res.ListenerSets[i], gwStatus)); err != nil {
+			errs = append(errs, fmt.Errorf("writing status of ListenerSet %s/%s: %w", ls.Namespace, ls.Name, err))
+		}
 	}
 	for _, rr := range res.Routes {
 		if err := w.WriteRoute(ctx, gw.Namespace, gw.Name, rr); err != nil {
@@ -125,17 +133,8 @@ func (w *Writer) writeGateway(ctx context.Context, gw *gatewayv1.Gateway, desire
 		upd := gw.DeepCopy()
 		upd.Status.Addresses = desired.Addresses
 		upd.Status.Conditions = mergeConditions(withoutStaleConditions(gw.Status.Conditions, desired.Conditions), desired.Conditions, now)
-		upd.Status.Listeners = make([]gatewayv1.ListenerStatus, len(desired.Listeners))
-		for i, l := range desired.Listeners {
-			var old []metav1.Condition
-			for _, e := range gw.Status.Listeners {
-				if e.Name == l.Name {
-					old = e.Conditions
-				}
-			}
-			l.Conditions = withTransitionTimes(old, l.Conditions, now)
-			upd.Status.Listeners[i] = l
-		}
+		upd.Status.Listeners = listenersWithTransitionTimes(gw.Status.Listeners, desired.Listeners, now)
+		upd.Status.AttachedListenerSets = desired.AttachedListenerSets
 		return upd, true
 	}, func(ctx context.Context, upd *gatewayv1.Gateway) error {
 		_, err := client.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
@@ -146,6 +145,23 @@ func (w *Writer) writeGateway(ctx context.Context, gw *gatewayv1.Gateway, desire
 	}, func(ctx context.Context) (*gatewayv1.Gateway, error) {
 		return client.Get(ctx, gw.Name, metav1.GetOptions{})
 	})
+}
+
+// listenersWithTransitionTimes stamps the conditions of desired listener statuses, keeping
+// the transition time of a condition whose status the listener of the same name had.
+func listenersWithTransitionTimes(existing, desired []gatewayv1.ListenerStatus, now metav1.Time) []gatewayv1.ListenerStatus {
+	out := make([]gatewayv1.ListenerStatus, len(desired))
+	for i, l := range desired {
+		var old []metav1.Condition
+		for _, e := range existing {
+			if e.Name == l.Name {
+				old = e.Conditions
+			}
+		}
+		l.Conditions = withTransitionTimes(old, l.Conditions, now)
+		out[i] = l
+	}
+	return out
 }
 
 // ClearRoutes removes this controller's entries for the Gateway gwNamespace/gwName from every
@@ -165,7 +181,7 @@ func (w *Writer) ClearRoutes(ctx context.Context, gwNamespace, gwName string, ro
 // and keeps every other entry (other Gateways, other controllers).
 func (w *Writer) WriteRoute(ctx context.Context, gwNamespace, gwName string, rr RouteResult) error {
 	merge := func(existing []gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, bool) {
-		return w.mergeParents(existing, rr.Route.GetNamespace(), gwNamespace, gwName, rr.Parents)
+		return w.mergeParents(existing, rr.Route.GetNamespace(), gwNamespace, gwName, rr.ListenerSets, rr.Parents)
 	}
 	var err error
 	switch r := rr.Route.(type) {
@@ -223,12 +239,18 @@ func writeRoute[T metav1.Object](ctx context.Context, timeout time.Duration, rou
 	})
 }
 
-// mergeParents returns existing with the entries this controller wrote for the Gateway
-// replaced by desired, and whether anything changed.
-func (w *Writer) mergeParents(existing []gatewayv1.RouteParentStatus, routeNamespace, gwNamespace, gwName string, desired []gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, bool) {
+// mergeParents returns existing with the entries this controller wrote for the Gateway and
+// for its ListenerSets (sets) replaced by desired, and whether anything changed.
+func (w *Writer) mergeParents(existing []gatewayv1.RouteParentStatus, routeNamespace, gwNamespace, gwName string, sets map[types.NamespacedName]bool, desired []gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, bool) {
 	return mergeEntries(w.now(), existing, desired, 0,
 		func(p *gatewayv1.RouteParentStatus) bool {
-			return p.ControllerName == w.controllerName && ParentIsGateway(p.ParentRef, routeNamespace, gwNamespace, gwName)
+			if p.ControllerName != w.controllerName {
+				return false
+			}
+			if key, ok := ParentListenerSet(p.ParentRef, routeNamespace); ok {
+				return sets[key]
+			}
+			return ParentIsGateway(p.ParentRef, routeNamespace, gwNamespace, gwName)
 		},
 		func(p *gatewayv1.RouteParentStatus) any { return p.ParentRef },
 		func(p *gatewayv1.RouteParentStatus) *[]metav1.Condition { return &p.Conditions })

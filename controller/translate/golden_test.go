@@ -53,8 +53,12 @@ type goldenStatus struct {
 		Conditions []metav1.Condition             `json:"conditions"`
 		Listeners  []gatewayv1.ListenerStatus     `json:"listeners"`
 		Served     map[gatewayv1.SectionName]bool `json:"served"`
+		// AttachedListenerSets appears only in cases with ListenerSets.
+		AttachedListenerSets int32 `json:"attachedListenerSets,omitempty"`
 	} `json:"gateway"`
-	Routes []goldenRouteStatus `json:"routes"`
+	// ListenerSets appear only in cases with ListenerSets.
+	ListenerSets []goldenListenerSetStatus `json:"listenerSets,omitempty"`
+	Routes       []goldenRouteStatus       `json:"routes"`
 	// Policies appear only in cases with BackendTLSPolicies.
 	Policies []goldenPolicyStatus `json:"policies,omitempty"`
 }
@@ -62,6 +66,13 @@ type goldenStatus struct {
 type goldenPolicyStatus struct {
 	Policy    string                           `json:"policy"`
 	Ancestors []gatewayv1.PolicyAncestorStatus `json:"ancestors"`
+}
+
+type goldenListenerSetStatus struct {
+	ListenerSet string                         `json:"listenerSet"`
+	Conditions  []metav1.Condition             `json:"conditions"`
+	Listeners   []gatewayv1.ListenerStatus     `json:"listeners,omitempty"`
+	Served      map[gatewayv1.SectionName]bool `json:"served,omitempty"`
 }
 
 type goldenRouteStatus struct {
@@ -92,6 +103,13 @@ func TestGolden(t *testing.T) {
 			st.Gateway.Conditions = res.Status.Gateway.Conditions
 			st.Gateway.Listeners = res.Status.Gateway.Listeners
 			st.Gateway.Served = res.Status.Gateway.Served
+			st.Gateway.AttachedListenerSets = res.Status.Gateway.AttachedListenerSets
+			for _, ls := range res.Status.ListenerSets {
+				st.ListenerSets = append(st.ListenerSets, goldenListenerSetStatus{
+					ListenerSet: ls.ListenerSet.Namespace + "/" + ls.ListenerSet.Name,
+					Conditions:  ls.Conditions, Listeners: ls.Listeners, Served: ls.Served,
+				})
+			}
 			for _, r := range res.Status.Routes {
 				st.Routes = append(st.Routes, goldenRouteStatus{Route: r.Route.GetNamespace() + "/" + r.Route.GetName(), Parents: r.Parents})
 			}
@@ -146,7 +164,7 @@ func loadGoldenCase(t *testing.T, dir string) (*translate.Snapshot, translate.Op
 		t.Fatalf("in.yaml holds %d Gateways, want one", len(objs.Gateways))
 	}
 	s := &translate.Snapshot{
-		Gateway:    objs.Gateways[0],
+		Gateway: objs.Gateways[0], ListenerSets: objs.ListenerSets,
 		HTTPRoutes: objs.HTTPRoutes, GRPCRoutes: objs.GRPCRoutes,
 		TLSRoutes: objs.TLSRoutes, TCPRoutes: objs.TCPRoutes, UDPRoutes: objs.UDPRoutes,
 		Services: objs.Services, EndpointSlices: objs.EndpointSlices, Secrets: objs.Secrets,

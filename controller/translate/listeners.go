@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/ir"
@@ -32,7 +33,8 @@ const (
 	KindGateway gatewayv1.Kind = "Gateway"
 )
 
-// listener is translate's working state for one Gateway listener.
+// listener is translate's working state for one listener of the Gateway's merged list: its
+// own listeners, then those of the ListenerSets it accepts.
 type listener struct {
 	spec       gatewayv1.Listener
 	status     *gatewayv1.ListenerStatus
@@ -44,13 +46,27 @@ type listener struct {
 	// streams are the TLSRoutes, TCPRoutes or UDPRoutes attached to a listener of protocol
 	// TLS, TCP or UDP, in attachment order.
 	streams []streamAttachment
+
+	// set is the ListenerSet that declares the listener; nil for the Gateway's own.
+	set *listenerSet
+	// complete is served, whether or not the Kengine pods can run the listener (layer4).
+	complete bool
 }
 
-// listeners validates every listener and fills its status except Programmed.
+// listenerConflict tells whether a listener, valid on its own, conflicts with others, and
+// why (a ListenerConditionReason and a message); "" when it does not.
+type listenerConflict func(spec gatewayv1.Listener) (reason gatewayv1.ListenerConditionReason, msg string)
+
+// listenerEntry is a listener to validate and where its status goes.
+type listenerEntry struct {
+	spec   gatewayv1.Listener
+	status *gatewayv1.ListenerStatus
+}
+
+// listeners validates the Gateway's own listeners and fills their status except Programmed.
+// Among them, every listener of a conflict is refused: none is picked as the winner.
 func (t *translator) listeners() []*listener {
-	s, opts := t.s, t.opts
-	gw := s.Gateway
-	gen := gw.Generation
+	gw := t.s.Gateway
 	// A TCP port shared by listeners of different protocols cannot be served by one Kengine
 	// server; UDP ports are apart from TCP ports. TLS listeners (Terminate or Passthrough) and
 	// HTTPS listeners share a port: the SNI picks the listener, through the layer4 listener
@@ -61,23 +77,42 @@ func (t *translator) listeners() []*listener {
 		if protocolsByPort[k] == nil {
 			protocolsByPort[k] = map[gatewayv1.ProtocolType]bool{}
 		}
-		p := l.Protocol
-		if p == gatewayv1.HTTPSProtocolType {
-			p = gatewayv1.TLSProtocolType
-		}
-		protocolsByPort[k][p] = true
+		protocolsByPort[k][protocolClass(l.Protocol)] = true
 	}
 	hostnamesByPort := map[string]int{}
 	for _, l := range gw.Spec.Listeners {
 		hostnamesByPort[portKey(l)+"/"+listenerHostname(l)]++
 	}
 
+	conflict := func(spec gatewayv1.Listener) (gatewayv1.ListenerConditionReason, string) {
+		if len(protocolsByPort[portKey(spec)]) > 1 {
+			return gatewayv1.ListenerReasonProtocolConflict, fmt.Sprintf("port %d is used by listeners of different protocols", spec.Port)
+		}
+		if hostnamesByPort[portKey(spec)+"/"+listenerHostname(spec)] > 1 {
+			return hostnameConflict(spec, "another", "")
+		}
+		return "", ""
+	}
+
 	t.res.Gateway.Listeners = make([]gatewayv1.ListenerStatus, len(gw.Spec.Listeners))
-	out := make([]*listener, 0, len(gw.Spec.Listeners))
+	entries := make([]listenerEntry, len(gw.Spec.Listeners))
 	for i, spec := range gw.Spec.Listeners {
-		st := &t.res.Gateway.Listeners[i]
+		entries[i] = listenerEntry{spec: spec, status: &t.res.Gateway.Listeners[i]}
+	}
+	return t.buildListeners(entries, nil, gw.Generation, conflict)
+}
+
+// buildListeners validates listeners declared by the Gateway (set nil) or by a ListenerSet,
+// in order, and fills their status except Programmed, with conditions of generation gen.
+// conflict is asked last, only about a listener valid on its own: a listener it finds no
+// conflict for is accepted.
+func (t *translator) buildListeners(entries []listenerEntry, set *listenerSet, gen int64, conflict listenerConflict) []*listener {
+	s, opts := t.s, t.opts
+	out := make([]*listener, 0, len(entries))
+	for _, e := range entries {
+		spec, st := e.spec, e.status
 		st.Name = spec.Name
-		l := &listener{spec: spec, status: st, kinds: map[gatewayv1.Kind]bool{}, vhosts: map[string]*vhost{}}
+		l := &listener{spec: spec, set: set, status: st, kinds: map[gatewayv1.Kind]bool{}, vhosts: map[string]*vhost{}}
 		out = append(out, l)
 
 		accepted, conflicted, resolved := true, false, true
@@ -100,7 +135,7 @@ func (t *translator) listeners() []*listener {
 			acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonPortUnavailable),
 				fmt.Sprintf("port %d is used by Kengine itself (admin, readiness or internal answers)", spec.Port)
 		}
-		if msg, excluded := s.Excluded[ListenerRef(spec.Name)]; excluded && accepted {
+		if msg, excluded := s.Excluded[l.ref()]; excluded && accepted {
 			accepted = false
 			acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonUnsupportedValue), status.Truncate("Kengine refused the Gateway's config with this listener: "+msg)
 		}
@@ -110,24 +145,12 @@ func (t *translator) listeners() []*listener {
 				acceptedReason, acceptedMsg = string(gatewayv1.ListenerReasonUnsupportedValue), err.Error()
 			}
 		}
-		if accepted && len(protocolsByPort[portKey(spec)]) > 1 {
-			accepted, conflicted = false, true
-			acceptedReason = string(gatewayv1.ListenerReasonProtocolConflict)
-			conflictReason = acceptedReason
-			acceptedMsg = fmt.Sprintf("port %d is used by listeners of different protocols", spec.Port)
-			conflictMsg = acceptedMsg
-		} else if accepted && hostnamesByPort[portKey(spec)+"/"+listenerHostname(spec)] > 1 {
-			accepted, conflicted = false, true
-			if hostnameMatched(spec.Protocol) {
-				acceptedReason = string(gatewayv1.ListenerReasonHostnameConflict)
-				acceptedMsg = fmt.Sprintf("another listener on port %d has the same hostname", spec.Port)
-			} else {
-				// TCP and UDP connections carry no hostname: two such listeners on one port
-				// cannot be told apart.
-				acceptedReason = string(gatewayv1.ListenerReasonProtocolConflict)
-				acceptedMsg = fmt.Sprintf("another %s listener uses port %d", spec.Protocol, spec.Port)
+		if accepted {
+			if reason, msg := conflict(spec); reason != "" {
+				accepted, conflicted = false, true
+				acceptedReason, acceptedMsg = string(reason), msg
+				conflictReason, conflictMsg = acceptedReason, acceptedMsg
 			}
-			conflictReason, conflictMsg = acceptedReason, acceptedMsg
 		}
 
 		// Route kinds.
@@ -156,7 +179,7 @@ func (t *translator) listeners() []*listener {
 
 		// Certificates: HTTPS listeners, and TLS listeners that terminate (the default mode).
 		if accepted && terminatesTLS(spec) {
-			tags, reason, msg := t.certificates(spec)
+			tags, reason, msg := t.certificates(l)
 			if reason != "" {
 				certsResolved = false
 				if resolved {
@@ -186,16 +209,81 @@ func (t *translator) listeners() []*listener {
 			status.Condition(gatewayv1.ListenerConditionResolvedRefs, resolved, resolvedReason, resolvedMsg, gen),
 		}
 		l.attachable = accepted
-		l.served = accepted && certsResolved && len(l.kinds) > 0
+		l.complete = accepted && certsResolved && len(l.kinds) > 0
+		l.served = l.complete
 		if l.served && s.Layer4Unavailable != "" && needsLayer4(spec.Protocol) {
 			l.served = false
-			if t.res.Gateway.Unprogrammable == nil {
-				t.res.Gateway.Unprogrammable = map[gatewayv1.SectionName]string{}
+			unprogrammable := &t.res.Gateway.Unprogrammable
+			if set != nil {
+				unprogrammable = &set.res.Unprogrammable
 			}
-			t.res.Gateway.Unprogrammable[spec.Name] = s.Layer4Unavailable
+			if *unprogrammable == nil {
+				*unprogrammable = map[gatewayv1.SectionName]string{}
+			}
+			(*unprogrammable)[spec.Name] = s.Layer4Unavailable
 		}
 	}
 	return out
+}
+
+// hostnameConflict is the conflict of a listener with another one whose hostname (on the
+// same port) it shares: HostnameConflict, or ProtocolConflict for TCP and UDP listeners,
+// whose connections carry no hostname to tell them apart. The other listener is named
+// "<article> [protocol] listener<which>".
+func hostnameConflict(spec gatewayv1.Listener, article, which string) (gatewayv1.ListenerConditionReason, string) {
+	if hostnameMatched(spec.Protocol) {
+		return gatewayv1.ListenerReasonHostnameConflict, fmt.Sprintf("%s listener%s on port %d has the same hostname", article, which, spec.Port)
+	}
+	return gatewayv1.ListenerReasonProtocolConflict, fmt.Sprintf("%s %s listener%s uses port %d", article, spec.Protocol, which, spec.Port)
+}
+
+// protocolClass is the protocol a listener shares its port with: HTTPS and TLS listeners
+// share one, told apart by SNI.
+func protocolClass(p gatewayv1.ProtocolType) gatewayv1.ProtocolType {
+	if p == gatewayv1.HTTPSProtocolType {
+		return gatewayv1.TLSProtocolType
+	}
+	return p
+}
+
+// ref names the listener as a part of the config that can be left out on its own.
+func (l *listener) ref() ObjectRef {
+	if l.set == nil {
+		return ListenerRef(l.spec.Name)
+	}
+	return ListenerSetListenerRef(l.set.obj.Namespace, l.set.obj.Name, l.spec.Name)
+}
+
+// modelName names the listener in the model: its name, prefixed for a ListenerSet's listener
+// with the ListenerSet's namespace/name, since names are unique only within their object.
+func (l *listener) modelName() string {
+	if l.set == nil {
+		return string(l.spec.Name)
+	}
+	return l.set.obj.Namespace + "/" + l.set.obj.Name + "/" + string(l.spec.Name)
+}
+
+// source is the listener as the source of a model entry.
+func (l *listener) source() ir.Source {
+	ref := l.ref()
+	return ir.Source{Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}
+}
+
+// home is the namespace of the object declaring the listener: allowedRoutes "Same" and
+// certificateRefs without a namespace are relative to it.
+func (l *listener) home(gw *gatewayv1.Gateway) string {
+	if l.set == nil {
+		return gw.Namespace
+	}
+	return l.set.obj.Namespace
+}
+
+// declaredBy is the kind of the object declaring the listener, as ReferenceGrants name it.
+func (l *listener) declaredBy() gatewayv1.Kind {
+	if l.set == nil {
+		return KindGateway
+	}
+	return KindListenerSet
 }
 
 // needsLayer4 reports whether Kengine serves a listener of the protocol with its layer4 app.
@@ -269,8 +357,8 @@ func routeKindSupported(p gatewayv1.ProtocolType, k gatewayv1.RouteGroupKind) bo
 
 // certificates loads an HTTPS (or terminating TLS) listener's certificate Secrets into the model and returns their
 // tags, or the ResolvedRefs reason and message of the first reference that fails.
-func (t *translator) certificates(spec gatewayv1.Listener) (tags []string, reason, msg string) {
-	gw := t.s.Gateway
+func (t *translator) certificates(l *listener) (tags []string, reason, msg string) {
+	spec, home := l.spec, l.home(t.s.Gateway)
 	if spec.TLS == nil || len(spec.TLS.CertificateRefs) == 0 {
 		return nil, string(gatewayv1.ListenerReasonInvalidCertificateRef), fmt.Sprintf("%s listener has no certificateRefs", spec.Protocol)
 	}
@@ -287,11 +375,18 @@ func (t *translator) certificates(spec gatewayv1.Listener) (tags []string, reaso
 			fail(gatewayv1.ListenerReasonInvalidCertificateRef, "certificateRef %s must be a core Secret", ref.Name)
 			continue
 		}
-		nn, allowed := t.gatewayReference("Secret", ref.Namespace, ref.Name)
-		if !allowed {
-			fail(gatewayv1.ListenerReasonRefNotPermitted, "no ReferenceGrant allows a Gateway in %s to use Secret %s", gw.Namespace, nn)
+		ns := home
+		if ref.Namespace != nil && *ref.Namespace != "" {
+			ns = string(*ref.Namespace)
+		}
+		if !referenceAllowed(t.s.ReferenceGrants, reference{
+			fromGroup: gatewayv1.GroupName, fromKind: string(l.declaredBy()), fromNamespace: home,
+			toGroup: "", toKind: "Secret", toNamespace: ns, toName: string(ref.Name),
+		}) {
+			fail(gatewayv1.ListenerReasonRefNotPermitted, "no ReferenceGrant allows a %s in %s to use Secret %s/%s", l.declaredBy(), home, ns, ref.Name)
 			continue
 		}
+		nn := types.NamespacedName{Namespace: ns, Name: string(ref.Name)}
 		sec, ok := t.s.Secrets[nn]
 		if !ok {
 			fail(gatewayv1.ListenerReasonInvalidCertificateRef, "Secret %s not found", nn)
@@ -333,21 +428,26 @@ func (t *translator) addCertificate(c ir.Certificate) {
 	t.out.Certificates = slices.Insert(certs, i, c)
 }
 
-// namespaceAllowed applies a listener's allowedRoutes.namespaces to a route's namespace.
-func (t *translator) namespaceAllowed(spec gatewayv1.Listener, routeNamespace string) bool {
-	from := gatewayv1.NamespacesFromSame
-	var selector *metav1.LabelSelector
-	if spec.AllowedRoutes != nil && spec.AllowedRoutes.Namespaces != nil {
-		if spec.AllowedRoutes.Namespaces.From != nil {
-			from = *spec.AllowedRoutes.Namespaces.From
-		}
-		selector = spec.AllowedRoutes.Namespaces.Selector
+// namespaceAllowed applies a listener's allowedRoutes.namespaces to a route's namespace
+// ("Same" by default: the namespace of the Gateway or ListenerSet declaring the listener).
+func (t *translator) namespaceAllowed(l *listener, routeNamespace string) bool {
+	if ar := l.spec.AllowedRoutes; ar != nil && ar.Namespaces != nil {
+		return t.namespaceSelected(ar.Namespaces.From, gatewayv1.NamespacesFromSame, ar.Namespaces.Selector, l.home(t.s.Gateway), routeNamespace)
 	}
-	switch from {
+	return routeNamespace == l.home(t.s.Gateway)
+}
+
+// namespaceSelected applies a "from" (All, Same as home, Selector, None; def when unset) to a
+// namespace; an invalid selector, or one naming an unknown namespace, selects nothing.
+func (t *translator) namespaceSelected(from *gatewayv1.FromNamespaces, def gatewayv1.FromNamespaces, selector *metav1.LabelSelector, home, namespace string) bool {
+	if from != nil {
+		def = *from
+	}
+	switch def {
 	case gatewayv1.NamespacesFromAll:
 		return true
 	case gatewayv1.NamespacesFromSame:
-		return routeNamespace == t.s.Gateway.Namespace
+		return namespace == home
 	case gatewayv1.NamespacesFromSelector:
 		if selector == nil {
 			return false
@@ -356,7 +456,7 @@ func (t *translator) namespaceAllowed(spec gatewayv1.Listener, routeNamespace st
 		if err != nil {
 			return false
 		}
-		ns, ok := t.s.Namespaces[routeNamespace]
+		ns, ok := t.s.Namespaces[namespace]
 		if !ok {
 			return false
 		}

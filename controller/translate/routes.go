@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/status"
@@ -93,9 +94,12 @@ type routePlan struct {
 	lostTo map[*listener]route
 }
 
-// parentPlan is one parentRef of a route that selects the translated Gateway.
+// parentPlan is one parentRef of a route that selects the translated Gateway or one of its
+// ListenerSets.
 type parentPlan struct {
-	ref     gatewayv1.ParentReference
+	ref gatewayv1.ParentReference
+	// set is the ListenerSet the parentRef names; nil when it names the Gateway.
+	set     *listenerSet
 	matched []listenerMatch
 	// reason and msg say why no listener matched.
 	reason gatewayv1.RouteConditionReason
@@ -113,26 +117,38 @@ func (t *translator) attachRoutes(routes []route, listeners []*listener) {
 		plans[i] = t.planRoute(r, listeners)
 	}
 	settleKindConflicts(plans)
+	var sets map[types.NamespacedName]bool
+	if len(t.sets) > 0 {
+		sets = make(map[types.NamespacedName]bool, len(t.sets))
+		for key := range t.sets {
+			sets[key] = true
+		}
+	}
 	for _, p := range plans {
-		t.res.Routes = append(t.res.Routes, status.RouteResult{Route: p.r.object(), Parents: t.admit(p)})
+		t.res.Routes = append(t.res.Routes, status.RouteResult{Route: p.r.object(), Parents: t.admit(p), ListenerSets: sets})
 	}
 }
 
-// planRoute builds a route (only if a parentRef selects the Gateway) and matches each such
-// parentRef to listeners.
+// planRoute builds a route (only if a parentRef selects the Gateway or one of its
+// ListenerSets) and matches each such parentRef to listeners.
 func (t *translator) planRoute(r route, listeners []*listener) *routePlan {
 	p := &routePlan{r: r}
 	m := r.meta()
 	gw := t.s.Gateway
 	for _, ref := range r.parentRefs() {
-		if !status.ParentIsGateway(ref, m.Namespace, gw.Namespace, gw.Name) {
+		var set *listenerSet
+		if key, ok := status.ParentListenerSet(ref, m.Namespace); ok {
+			if set = t.sets[key]; set == nil {
+				continue // a ListenerSet of another Gateway
+			}
+		} else if !status.ParentIsGateway(ref, m.Namespace, gw.Namespace, gw.Name) {
 			continue
 		}
 		if p.built == nil {
 			p.built = r.build(t)
 		}
-		matched, reason, msg := t.selectListeners(listeners, ref, r)
-		p.parents = append(p.parents, parentPlan{ref: ref, matched: matched, reason: reason, msg: msg})
+		matched, reason, msg := t.selectListeners(listeners, ref, set, r)
+		p.parents = append(p.parents, parentPlan{ref: ref, set: set, matched: matched, reason: reason, msg: msg})
 	}
 	return p
 }
@@ -282,10 +298,18 @@ type listenerMatch struct {
 	hostnames []string
 }
 
-// selectListeners applies sectionName, port, allowedRoutes and hostname intersection.
-func (t *translator) selectListeners(listeners []*listener, p gatewayv1.ParentReference, r route) ([]listenerMatch, gatewayv1.RouteConditionReason, string) {
+// selectListeners applies sectionName, port, allowedRoutes and hostname intersection to the
+// listeners of the parent a parentRef names: those of the ListenerSet set, or the Gateway's
+// own when set is nil (a Gateway parentRef never reaches a ListenerSet's listener).
+func (t *translator) selectListeners(listeners []*listener, p gatewayv1.ParentReference, set *listenerSet, r route) ([]listenerMatch, gatewayv1.RouteConditionReason, string) {
+	if set != nil && !set.attached {
+		return nil, gatewayv1.RouteReasonNoMatchingParent, "the ListenerSet is not attached to its Gateway; see its Accepted condition"
+	}
 	var candidates []*listener
 	for _, l := range listeners {
+		if l.set != set {
+			continue
+		}
 		if p.SectionName != nil && *p.SectionName != l.spec.Name {
 			continue
 		}
@@ -299,7 +323,7 @@ func (t *translator) selectListeners(listeners []*listener, p gatewayv1.ParentRe
 	}
 	var allowed []*listener
 	for _, l := range candidates {
-		if l.attachable && l.kinds[r.kind()] && t.namespaceAllowed(l.spec, r.meta().Namespace) {
+		if l.attachable && l.kinds[r.kind()] && t.namespaceAllowed(l, r.meta().Namespace) {
 			allowed = append(allowed, l)
 		}
 	}

@@ -61,7 +61,7 @@ func (t *translator) buildServers(listeners []*listener) {
 			byPort[port] = srv
 			t.out.HTTP = append(t.out.HTTP, srv)
 		}
-		il := &ir.HTTPListener{Name: string(l.spec.Name), Hostname: hostnameOf(l.spec.Hostname), TLS: l.tls}
+		il := &ir.HTTPListener{Name: l.modelName(), Hostname: hostnameOf(l.spec.Hostname), TLS: l.tls}
 		for _, vh := range l.vhosts {
 			sort.SliceStable(vh.rules, func(i, j int) bool { return vh.rules[i].less(vh.rules[j]) })
 			routes := make([]*ir.HTTPRoute, len(vh.rules))

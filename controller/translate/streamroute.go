@@ -146,7 +146,7 @@ func (t *translator) buildStreamServers(listeners []*listener) {
 		switch l.spec.Protocol {
 		case gatewayv1.TCPProtocolType, gatewayv1.UDPProtocolType:
 			// Without a route, the listener still binds its port and closes every connection.
-			srv := &ir.StreamServer{Port: port, Source: ir.Source{Kind: "Listener", Name: string(l.spec.Name)}}
+			srv := &ir.StreamServer{Port: port, Source: l.source()}
 			if a := oldestAttachment(l.streams); a != nil {
 				srv.Source, srv.Backends = a.source, a.backends
 			}
@@ -189,7 +189,7 @@ func tlsServer(port int, ls []*listener) *ir.TLSServer {
 		if own := listenerHostname(l.spec); !taken[own] {
 			taken[own] = true
 			srv.Routes = append(srv.Routes, &ir.TLSRoute{
-				Source:   ir.Source{Kind: "Listener", Name: string(l.spec.Name)},
+				Source:   l.source(),
 				Hostname: own,
 			})
 		}

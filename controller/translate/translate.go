@@ -20,7 +20,10 @@ type Snapshot struct {
 	Class *gatewayv1.GatewayClass
 	// Gateway is the Gateway being translated.
 	Gateway *gatewayv1.Gateway
-	// HTTPRoutes name the Gateway as a parent in spec or in status (to clean stale entries).
+	// ListenerSets name the Gateway in their spec.parentRef, allowed by it or not.
+	ListenerSets []*gatewayv1.ListenerSet
+	// HTTPRoutes name the Gateway, or one of its ListenerSets, as a parent in spec or in
+	// status (to clean stale entries).
 	HTTPRoutes []*gatewayv1.HTTPRoute
 	// GRPCRoutes name the Gateway as a parent in spec or in status, like HTTPRoutes.
 	GRPCRoutes []*gatewayv1.GRPCRoute
@@ -155,7 +158,7 @@ func RouteRef(kind, namespace, name string) ObjectRef {
 	return ObjectRef{Kind: kind, Namespace: namespace, Name: name}
 }
 
-// ListenerRef names a listener of the translated Gateway.
+// ListenerRef names a listener of the translated Gateway's own.
 func ListenerRef(name gatewayv1.SectionName) ObjectRef {
 	return ObjectRef{Kind: "Listener", Name: string(name)}
 }
@@ -168,6 +171,8 @@ type translator struct {
 	out    *ir.Gateway
 	res    *status.Result
 	tls    *backendTLSPolicies
+	// sets are the ListenerSets whose parentRef names the Gateway, by namespace/name.
+	sets map[types.NamespacedName]*listenerSet
 }
 
 // Translate turns a snapshot into a model and status. It never fails: whatever is invalid is
@@ -185,6 +190,7 @@ func Translate(s *Snapshot, opts Options) *Result {
 	}
 	listeners := t.listeners()
 	t.gatewayAccepted(listeners)
+	listeners = append(listeners, t.listenerSetListeners(listeners)...)
 	routes := make([]route, 0, len(s.HTTPRoutes)+len(s.GRPCRoutes)+len(s.TLSRoutes)+len(s.TCPRoutes)+len(s.UDPRoutes))
 	for _, r := range s.Routes() {
 		routes = append(routes, routeOf(r))
@@ -195,7 +201,14 @@ func Translate(s *Snapshot, opts Options) *Result {
 	t.res.Policies = t.tls.policyResults(gw, opts.ControllerName)
 	t.res.Gateway.Served = make(map[gatewayv1.SectionName]bool, len(listeners))
 	for _, l := range listeners {
-		t.res.Gateway.Served[l.spec.Name] = l.served
+		served := t.res.Gateway.Served
+		if l.set != nil {
+			if l.set.res.Served == nil {
+				l.set.res.Served = map[gatewayv1.SectionName]bool{}
+			}
+			served = l.set.res.Served
+		}
+		served[l.spec.Name] = l.served
 	}
 	return result
 }

@@ -270,6 +270,8 @@ func snapshot(gw *gatewayv1.Gateway, objs ...any) *translate.Snapshot {
 			s.TCPRoutes = append(s.TCPRoutes, v)
 		case *gatewayv1.UDPRoute:
 			s.UDPRoutes = append(s.UDPRoutes, v)
+		case *gatewayv1.ListenerSet:
+			s.ListenerSets = append(s.ListenerSets, v)
 		case serviceObjects:
 			nn := types.NamespacedName{Namespace: v.service.Namespace, Name: v.service.Name}
 			s.Services[nn] = v.service
