@@ -63,6 +63,13 @@ func TestHelmChartInstall(t *testing.T) {
 		}
 	}
 
+	expectClassServes(t, class)
+}
+
+// expectClassServes creates a Gateway of class with a route to an echo backend in a new
+// namespace and waits until the backend answers through it.
+func expectClassServes(t *testing.T, class string) {
+	t.Helper()
 	ns := newNamespace(t)
 	createEcho(t, ns, "echo", 1)
 	createGateway(t, ns, "gw", withClass(class))

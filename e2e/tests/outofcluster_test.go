@@ -68,12 +68,9 @@ func TestOutOfClusterController(t *testing.T) {
 	if _, err := gwc.GatewayV1().GatewayClasses().Create(ctx, gc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = gwc.GatewayV1().GatewayClasses().Delete(context.Background(), class, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = gwc.GatewayV1().GatewayClasses().Delete(context.Background(), class, metav1.DeleteOptions{})
+	})
 
-	ns := newNamespace(t)
-	createEcho(t, ns, "echo", 1)
-	createGateway(t, ns, "gw", withClass(class))
-	createRoute(t, newRoute(ns, "route", "gw", nil, "echo"))
-	_, addr := waitProgrammed(t, ns, "gw")
-	expectBackend(t, addr+":80", "", "/", ns, "echo")
+	expectClassServes(t, class)
 }
