@@ -134,7 +134,13 @@ func GatewaySecrets(gw *gatewayv1.Gateway) []types.NamespacedName {
 // gatewayReference is the namespace/name of an object a Gateway references; an empty
 // namespace is the Gateway's own.
 func gatewayReference(gw *gatewayv1.Gateway, namespace *gatewayv1.Namespace, name gatewayv1.ObjectName) types.NamespacedName {
-	nn := types.NamespacedName{Namespace: gw.Namespace, Name: string(name)}
+	return objectReference(gw.Namespace, namespace, name)
+}
+
+// objectReference is the namespace/name of an object referenced from namespace home; an
+// empty namespace is home.
+func objectReference(home string, namespace *gatewayv1.Namespace, name gatewayv1.ObjectName) types.NamespacedName {
+	nn := types.NamespacedName{Namespace: home, Name: string(name)}
 	if namespace != nil && *namespace != "" {
 		nn.Namespace = string(*namespace)
 	}
@@ -187,11 +193,7 @@ func certificateSecrets(home string, tls *gatewayv1.ListenerTLSConfig) []types.N
 		if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
 			continue
 		}
-		ns := home
-		if ref.Namespace != nil && *ref.Namespace != "" {
-			ns = string(*ref.Namespace)
-		}
-		out = append(out, types.NamespacedName{Namespace: ns, Name: string(ref.Name)})
+		out = append(out, objectReference(home, ref.Namespace, ref.Name))
 	}
 	return out
 }

@@ -84,9 +84,6 @@ const (
 	// ClientCertRequired fails the handshake of a client that presents no certificate or one
 	// that does not chain to CACertificates.
 	ClientCertRequired ClientValidationMode = ""
-	// ClientCertOptional accepts a client without a certificate, and fails the handshake of
-	// one whose certificate does not chain to CACertificates.
-	ClientCertOptional ClientValidationMode = "Optional"
 	// ClientCertUnverified asks for a certificate but accepts every client: with none, or
 	// with one that does not chain to CACertificates. Authorization is left to the backends.
 	ClientCertUnverified ClientValidationMode = "Unverified"

@@ -186,8 +186,6 @@ func connectionPolicy(t *ir.ListenerTLS) (kengine.TLSConnectionPolicy, error) {
 		switch cv.Mode {
 		case ir.ClientCertRequired:
 			mode = "require_and_verify"
-		case ir.ClientCertOptional:
-			mode = "verify_if_given"
 		case ir.ClientCertUnverified:
 			// Go's RequestClientCert: the CAs are named in the request, nothing is checked.
 			mode = "request"

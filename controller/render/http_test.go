@@ -69,7 +69,7 @@ func TestConnectionPolicies(t *testing.T) {
 	srv := r.httpServer(&ir.HTTPServer{Port: 443, TLS: true, Listeners: []*ir.HTTPListener{
 		{Name: "exact", Hostname: "a.example.com", TLS: &ir.ListenerTLS{CertificateTags: []string{"ns/a"}}},
 		{Name: "wild", Hostname: "*.example.com", TLS: &ir.ListenerTLS{CertificateTags: []string{"ns/a", "ns/b"},
-			ClientValidation: &ir.ClientValidation{CACertificates: []string{testCAPEM}, Mode: ir.ClientCertOptional}}},
+			ClientValidation: &ir.ClientValidation{CACertificates: []string{testCAPEM}, Mode: ir.ClientCertUnverified}}},
 		{Name: "any", TLS: &ir.ListenerTLS{CertificateTags: []string{"ns/c"}, ClientValidation: &ir.ClientValidation{CACertificates: []string{testCAPEM}}}},
 	}})
 	if r.err != nil {
@@ -77,7 +77,7 @@ func TestConnectionPolicies(t *testing.T) {
 	}
 	want := `[{"match":{"sni":["a.example.com"]},"certificate_selection":{"any_tag":["ns/a"]}},` +
 		`{"match":{"sni_regexp":{"pattern":"(?i)^.+\\.example\\.com$"}},"certificate_selection":{"any_tag":["ns/a","ns/b"]},` +
-		`"client_authentication":{"ca":{"provider":"inline","trusted_ca_certs":["` + ca + `"]},"mode":"verify_if_given"}},` +
+		`"client_authentication":{"ca":{"provider":"inline","trusted_ca_certs":["` + ca + `"]},"mode":"request"}},` +
 		`{"certificate_selection":{"any_tag":["ns/c"]},"client_authentication":{"ca":{"provider":"inline","trusted_ca_certs":["` + ca + `"]},"mode":"require_and_verify"}}]`
 	if got := jsonOf(t, srv.TLSConnectionPolicies); got != want {
 		t.Errorf("policies:\n got %s\nwant %s", got, want)

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/khulnasoft/gateway/controller/ir"
@@ -375,18 +374,11 @@ func (t *translator) certificates(l *listener) (tags []string, reason, msg strin
 			fail(gatewayv1.ListenerReasonInvalidCertificateRef, "certificateRef %s must be a core Secret", ref.Name)
 			continue
 		}
-		ns := home
-		if ref.Namespace != nil && *ref.Namespace != "" {
-			ns = string(*ref.Namespace)
-		}
-		if !referenceAllowed(t.s.ReferenceGrants, reference{
-			fromGroup: gatewayv1.GroupName, fromKind: string(l.declaredBy()), fromNamespace: home,
-			toGroup: "", toKind: "Secret", toNamespace: ns, toName: string(ref.Name),
-		}) {
-			fail(gatewayv1.ListenerReasonRefNotPermitted, "no ReferenceGrant allows a %s in %s to use Secret %s/%s", l.declaredBy(), home, ns, ref.Name)
+		nn, allowed := t.coreReference(l.declaredBy(), home, "Secret", ref.Namespace, ref.Name)
+		if !allowed {
+			fail(gatewayv1.ListenerReasonRefNotPermitted, "no ReferenceGrant allows a %s in %s to use Secret %s", l.declaredBy(), home, nn)
 			continue
 		}
-		nn := types.NamespacedName{Namespace: ns, Name: string(ref.Name)}
 		sec, ok := t.s.Secrets[nn]
 		if !ok {
 			fail(gatewayv1.ListenerReasonInvalidCertificateRef, "Secret %s not found", nn)

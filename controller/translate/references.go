@@ -46,13 +46,19 @@ func referenceAllowed(grants []*gatewayv1.ReferenceGrant, ref reference) bool {
 // certificate Secret, a CA ConfigMap) to the object's namespace/name, and reports whether the
 // ReferenceGrants let the Gateway use it. An empty namespace is the Gateway's own.
 func (t *translator) gatewayReference(kind string, namespace *gatewayv1.Namespace, name gatewayv1.ObjectName) (types.NamespacedName, bool) {
-	gw := t.s.Gateway
-	nn := types.NamespacedName{Namespace: gw.Namespace, Name: string(name)}
+	return t.coreReference(KindGateway, t.s.Gateway.Namespace, kind, namespace, name)
+}
+
+// coreReference resolves a reference that an object of kind from in namespace home (a Gateway,
+// a ListenerSet) makes to a core object of kind, and reports whether the ReferenceGrants allow
+// it. An empty namespace is home.
+func (t *translator) coreReference(from gatewayv1.Kind, home, kind string, namespace *gatewayv1.Namespace, name gatewayv1.ObjectName) (types.NamespacedName, bool) {
+	nn := types.NamespacedName{Namespace: home, Name: string(name)}
 	if namespace != nil && *namespace != "" {
 		nn.Namespace = string(*namespace)
 	}
 	return nn, referenceAllowed(t.s.ReferenceGrants, reference{
-		fromGroup: gatewayv1.GroupName, fromKind: string(KindGateway), fromNamespace: gw.Namespace,
+		fromGroup: gatewayv1.GroupName, fromKind: string(from), fromNamespace: home,
 		toGroup: "", toKind: kind, toNamespace: nn.Namespace, toName: nn.Name,
 	})
 }
