@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -205,23 +207,39 @@ func freePort(t testing.TB) int {
 	return freePortRun(t, 1)
 }
 
+// Listener ports are picked below the kernel's ephemeral range (32768 and up by default), so
+// that no outgoing connection of a parallel test and no ":0" listener can take a port between
+// the check and Kengine binding it; a port handed out once is never handed out again.
+const (
+	listenerPortMin = 20000
+	listenerPortMax = 32767
+)
+
+var (
+	portsMu     sync.Mutex
+	portsHanded = map[int]bool{}
+)
+
 // freePortRun returns the first of n consecutive ports that were free on every interface a
-// moment ago (the health server needs three in a row).
+// moment ago and that no other test of this process was given (the health server needs three
+// in a row).
 func freePortRun(t testing.TB, n int) int {
 	t.Helper()
-	for range 100 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		first := listenerPortMin + rand.IntN(listenerPortMax-listenerPortMin-n+2)
+		handed := false
+		for p := first; p < first+n; p++ {
+			handed = handed || portsHanded[p]
 		}
-		first := ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
-		if first+n-1 > 65535 {
+		if handed || !portsFree(first, n) {
 			continue
 		}
-		if portsFree(first, n) {
-			return first
+		for p := first; p < first+n; p++ {
+			portsHanded[p] = true
 		}
+		return first
 	}
 	t.Fatalf("found no %d consecutive free ports", n)
 	return 0
