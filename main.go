@@ -54,34 +54,35 @@ import (
 var version = "dev"
 
 type options struct {
-	kubeconfig       string
-	controllerName   string
-	workers          int
-	resyncPeriod     time.Duration
-	metricsAddr      string
-	probeAddr        string
-	leaderElect      bool
-	leaderElectionNS string
-	leaderElectionID string
-	adminPort        int
-	adminInsecure    bool
-	adminCAFile      string
-	adminCertFile    string
-	adminKeyFile     string
-	adminServerName  string
-	adminConfigFile  string
-	pushTimeout      time.Duration
-	pushConcurrency  int
-	healthPort       int
-	managed          bool
-	kengineImage     string
-	managedAdminPort int
-	namespace        string
-	adminCASecret    string
-	clientCAOverlap  time.Duration
-	apiTimeout       time.Duration
-	shutdownTimeout  time.Duration
-	showVersion      bool
+	kubeconfig           string
+	controllerName       string
+	workers              int
+	resyncPeriod         time.Duration
+	metricsAddr          string
+	probeAddr            string
+	leaderElect          bool
+	leaderElectionNS     string
+	leaderElectionID     string
+	adminPort            int
+	adminInsecure        bool
+	adminCAFile          string
+	adminCertFile        string
+	adminKeyFile         string
+	adminServerName      string
+	adminConfigFile      string
+	pushTimeout          time.Duration
+	pushConcurrency      int
+	kengineShutdownDelay time.Duration
+	healthPort           int
+	managed              bool
+	kengineImage         string
+	managedAdminPort     int
+	namespace            string
+	adminCASecret        string
+	clientCAOverlap      time.Duration
+	apiTimeout           time.Duration
+	shutdownTimeout      time.Duration
+	showVersion          bool
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -104,6 +105,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.adminServerName, "kengine-admin-server-name", "", "Server name verified in the pods' admin certificates; {pod} and {namespace} are expanded.")
 	fs.StringVar(&o.adminConfigFile, "kengine-admin-config", "", "JSON file with the Kengine \"admin\" block every pushed config carries (required with TLS; it must keep the remote admin endpoint and its access control).")
 	fs.DurationVar(&o.pushTimeout, "kengine-push-timeout", 10*time.Second, "Timeout of one Admin API request to one pod.")
+	fs.DurationVar(&o.kengineShutdownDelay, "kengine-shutdown-delay", 5*time.Second, "How long a stopping Kengine pod keeps accepting connections, so that the load balancer stops sending it new ones first (Kengine's shutdown_delay); keep it well below the pods' terminationGracePeriodSeconds.")
 	fs.IntVar(&o.pushConcurrency, "kengine-push-concurrency", 16, "Maximum number of pods programmed at once per Gateway.")
 	fs.IntVar(&o.healthPort, "kengine-health-port", 19080, "Port of the readiness route rendered into every config (/kengine-gateway/ready); the next two ports are used on the pods' loopback.")
 	fs.BoolVar(&o.managed, "managed-kengine", true, "Run a Kengine Deployment (or DaemonSet) per Gateway that brings none of its own (GEP-1762).")
@@ -273,6 +275,8 @@ func run(ctx context.Context, o *options) error {
 	})
 	serve(ctx, o.probeAddr, "/", probes)
 
+	queueMetrics := controller.NewWorkqueueMetricsProvider(registry)
+	recorder := newEventRecorder(ctx, kube)
 	served, err := informers.DiscoverServedKinds(kube.Discovery())
 	if err != nil {
 		return err
@@ -280,24 +284,30 @@ func run(ctx context.Context, o *options) error {
 	if missing := served.Missing(); len(missing) > 0 {
 		logger.Info("Gateway API kinds not served by this cluster; their features are off", "kinds", missing)
 	}
-	inf, err := informers.New(watchKube, watchGW, served, 10*time.Hour, informers.WithControllerSecret(o.controllerNamespace(), o.adminCASecret))
-	if err != nil {
-		return err
-	}
-	ctrl, err := controller.New(kube, gw, inf, byoPusher, controller.Options{
-		ControllerName:  o.controllerName,
-		Managed:         managedOpts,
-		Render:          render.Options{Admin: admin, PKI: adminPKIApp, HealthPort: o.healthPort},
-		AdminPort:       o.adminPort,
-		ResyncPeriod:    o.resyncPeriod,
-		QueueMetrics:    controller.NewWorkqueueMetricsProvider(registry),
-		Metrics:         metrics,
-		Recorder:        newEventRecorder(ctx, kube),
-		APITimeout:      o.apiTimeout,
-		ShutdownTimeout: o.shutdownTimeout,
-	})
-	if err != nil {
-		return err
+	// Each leadership term runs on fresh informers and a fresh controller: a replica that lost
+	// the Lease (API server unreachable past the renew deadline) stops them, campaigns again,
+	// and starts anew when it wins, as a new process would but with its PKI and metrics kept.
+	newController := func() (*informers.Informers, *controller.Controller, error) {
+		inf, err := informers.New(watchKube, watchGW, served, 10*time.Hour, informers.WithControllerSecret(o.controllerNamespace(), o.adminCASecret))
+		if err != nil {
+			return nil, nil, err
+		}
+		ctrl, err := controller.New(kube, gw, inf, byoPusher, controller.Options{
+			ControllerName:  o.controllerName,
+			Managed:         managedOpts,
+			Render:          render.Options{Admin: admin, PKI: adminPKIApp, HealthPort: o.healthPort, ShutdownDelay: o.kengineShutdownDelay},
+			AdminPort:       o.adminPort,
+			ResyncPeriod:    o.resyncPeriod,
+			QueueMetrics:    queueMetrics,
+			Metrics:         metrics,
+			Recorder:        recorder,
+			APITimeout:      o.apiTimeout,
+			ShutdownTimeout: o.shutdownTimeout,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return inf, ctrl, nil
 	}
 	start := func(ctx context.Context) error {
 		ready.Store(false)
@@ -307,6 +317,10 @@ func run(ctx context.Context, o *options) error {
 			if err := managedOpts.PKI.Reload(ctx); err != nil {
 				return err
 			}
+		}
+		inf, ctrl, err := newController()
+		if err != nil {
+			return err
 		}
 		inf.Start(ctx.Done())
 		defer inf.Shutdown()
@@ -394,8 +408,8 @@ func serve(ctx context.Context, addr, pattern string, h http.Handler) {
 	}()
 }
 
-// runWithLeaderElection runs start only while this replica holds the Lease. Losing the lease
-// stops the process, so a new leader never races a stale one. On SIGTERM, start's context is
+// runWithLeaderElection runs start only while this replica holds the Lease. Losing the Lease
+// stops start before the replica campaigns again, so a new leader never races a stale one. On SIGTERM, start's context is
 // cancelled and the Lease is released only once start has returned (its syncs finished or
 // were cancelled), so the next leader does not push while this one still does.
 func runWithLeaderElection(ctx context.Context, kube kubernetes.Interface, o *options, start func(context.Context) error) error {
@@ -419,8 +433,27 @@ func runWithLeaderElection(ctx context.Context, kube kubernetes.Interface, o *op
 	return leaderElect(ctx, lock, start)
 }
 
-// leaderElect runs start while holding lock; see runWithLeaderElection.
+// leaseTimings are the leader election's durations: client-go's usual values (a new leader
+// within 15 s of a leader's crash, at once after its orderly exit). Tests shorten them.
+var leaseTimings = struct{ duration, renewDeadline, retryPeriod time.Duration }{15 * time.Second, 10 * time.Second, 2 * time.Second}
+
+// leaderElect runs start while holding lock; see runWithLeaderElection. A replica that loses
+// the Lease while it is not asked to stop (it could not renew it, the API server being away)
+// has stopped start when leaderTerm returns, and campaigns again: the process survives an
+// API server outage and resumes as soon as it can hold the Lease again.
 func leaderElect(ctx context.Context, lock resourcelock.Interface, start func(context.Context) error) error {
+	for {
+		lost, err := leaderTerm(ctx, lock, start)
+		if err != nil || !lost || ctx.Err() != nil {
+			return err
+		}
+		klog.FromContext(ctx).Info("Lost the Lease; stopped reconciling and campaigning again")
+	}
+}
+
+// leaderTerm campaigns for lock and runs start while holding it. lost reports a term that
+// ended because the Lease was lost rather than because ctx ended.
+func leaderTerm(ctx context.Context, lock resourcelock.Interface, start func(context.Context) error) (lost bool, err error) {
 	// The election's own context outlives ctx while start drains; cancelling it releases the
 	// Lease (ReleaseOnCancel).
 	electCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
@@ -443,9 +476,9 @@ func leaderElect(ctx context.Context, lock resourcelock.Interface, start func(co
 	leaderelection.RunOrDie(electCtx, leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		ReleaseOnCancel: true,
-		LeaseDuration:   15 * time.Second,
-		RenewDeadline:   10 * time.Second,
-		RetryPeriod:     2 * time.Second,
+		LeaseDuration:   leaseTimings.duration,
+		RenewDeadline:   leaseTimings.renewDeadline,
+		RetryPeriod:     leaseTimings.retryPeriod,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(leaderCtx context.Context) {
 				mu.Lock()
@@ -472,7 +505,7 @@ func leaderElect(ctx context.Context, lock resourcelock.Interface, start func(co
 	if wasLeading {
 		<-finished
 	}
-	return runErr
+	return wasLeading && ctx.Err() == nil, runErr
 }
 
 func metav1ObjectMeta(name, namespace string) metav1.ObjectMeta {

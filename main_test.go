@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 func TestParseFlagsDefaults(t *testing.T) {
@@ -198,5 +201,72 @@ func TestTranslateCommandOnTheExample(t *testing.T) {
 	}
 	if code := runTranslate([]string{"-o", "xml"}, &stdout, &stderr); code != 2 {
 		t.Errorf("bad usage: exit %d, want 2", code)
+	}
+}
+
+// A leader that cannot renew its Lease (the API server is away) stops reconciling, and the
+// process stays up: it campaigns again and runs a new term once it holds the Lease again.
+func TestLeaderElectionSurvivesALostLease(t *testing.T) {
+	saved := leaseTimings
+	leaseTimings.duration, leaseTimings.renewDeadline, leaseTimings.retryPeriod = time.Second, 500*time.Millisecond, 100*time.Millisecond
+	t.Cleanup(func() { leaseTimings = saved })
+
+	kube := kubefake.NewClientset()
+	var apiDown atomic.Bool
+	kube.PrependReactor("*", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if apiDown.Load() {
+			return true, nil, errors.New("connection refused")
+		}
+		return false, nil, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	terms := make(chan int, 4)
+	stopped := make(chan int, 4)
+	var n atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- runWithLeaderElection(ctx, kube, &options{leaderElectionNS: "sys", leaderElectionID: "kengine-gateway"}, func(ctx context.Context) error {
+			term := int(n.Add(1))
+			terms <- term
+			<-ctx.Done()
+			stopped <- term
+			return nil
+		})
+	}()
+	wait := func(ch chan int, what string) int {
+		t.Helper()
+		select {
+		case v := <-ch:
+			return v
+		case <-time.After(10 * time.Second):
+			t.Fatalf("timed out waiting for %s", what)
+			return 0
+		}
+	}
+	if term := wait(terms, "the first term"); term != 1 {
+		t.Fatalf("first term = %d", term)
+	}
+	apiDown.Store(true)
+	if term := wait(stopped, "the first term to stop after the Lease could not be renewed"); term != 1 {
+		t.Fatalf("stopped term = %d", term)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the process ended when the Lease was lost: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	apiDown.Store(false)
+	if term := wait(terms, "a second term once the API server is back"); term != 2 {
+		t.Fatalf("second term = %d", term)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("did not stop after its context ended")
 	}
 }

@@ -581,3 +581,57 @@ func TestRunGivesUpOnASyncThatIgnoresCancellation(t *testing.T) {
 		t.Fatalf("Run = %v, want an error naming the stuck sync", err)
 	}
 }
+
+// A Gateway is Programmed only once a pod that runs its config is ready behind its Service, so
+// that a client waiting for the condition is served at once (the pods' readiness probe passes
+// only after a config is loaded, and the load balancer sends traffic to ready pods only).
+func TestSyncGatewayProgrammedWaitsForAReadyPod(t *testing.T) {
+	kube, gw := basicObjects()
+	for _, o := range kube {
+		if s, ok := o.(*discoveryv1.EndpointSlice); ok && s.Name == "gw-kengine-x" {
+			for i := range s.Endpoints {
+				s.Endpoints[i].Conditions.Ready = ptr.To(false)
+			}
+		}
+	}
+	f := newFixture(t, kube, gw)
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.pusher.pushes) != 1 || len(f.pusher.pushes[0].endpoints) != 2 {
+		t.Fatalf("pushes = %+v, want one push to both (unready) pods", f.pusher.pushes)
+	}
+	gws := f.statusUpdates("gateways")
+	if len(gws) != 1 {
+		t.Fatalf("gateway status updates = %d, want 1", len(gws))
+	}
+	c := meta.FindStatusCondition(gws[0].(*gatewayv1.Gateway).Status.Conditions, "Programmed")
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != string(gatewayv1.GatewayReasonPending) || !strings.Contains(c.Message, "ready") {
+		t.Fatalf("Programmed with no ready pod = %+v, want False/Pending naming readiness", c)
+	}
+
+	// One pod turns ready: the slice update reaches the cache and the next sync says Programmed.
+	slice, err := f.kube.DiscoveryV1().EndpointSlices("infra").Get(f.ctx, "gw-kengine-x", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slice.Endpoints[1].Conditions.Ready = ptr.To(true)
+	if _, err := f.kube.DiscoveryV1().EndpointSlices("infra").Update(f.ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		s, err := f.ctrl.informers.EndpointSlices.EndpointSlices("infra").Get("gw-kengine-x")
+		return err == nil && s.Endpoints[1].Conditions.Ready != nil && *s.Endpoints[1].Conditions.Ready
+	})
+	f.gateway.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	gws = f.statusUpdates("gateways")
+	if len(gws) != 1 {
+		t.Fatalf("gateway status updates after the pod turned ready = %d, want 1", len(gws))
+	}
+	if c := meta.FindStatusCondition(gws[0].(*gatewayv1.Gateway).Status.Conditions, "Programmed"); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Programmed with a ready pod = %+v, want True", c)
+	}
+}

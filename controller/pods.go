@@ -21,6 +21,9 @@ type dataPlane struct {
 	// endpoints are every pod behind those Services, ready or not: a pod must be programmed
 	// before it can become ready.
 	endpoints []kengine.Endpoint
+	// ready holds the endpoints the EndpointSlices report ready: the Service (and the load
+	// balancer in front of it) sends traffic to these only.
+	ready map[kengine.Endpoint]bool
 	// addresses come from the Services' load-balancer status.
 	addresses []gatewayv1.GatewayStatusAddress
 }
@@ -31,6 +34,7 @@ func (dp *dataPlane) status(outcome pushOutcome) status.DataPlane {
 		HasService: len(dp.services) > 0,
 		Addresses:  dp.addresses,
 		Pods:       outcome.pods,
+		Ready:      len(dp.ready),
 		Failed:     outcome.failed,
 		Refused:    outcome.rejected,
 	}
@@ -42,7 +46,7 @@ func (c *Controller) findDataPlane(gw types.NamespacedName) (*dataPlane, error) 
 	if err != nil {
 		return nil, err
 	}
-	dp := &dataPlane{}
+	dp := &dataPlane{ready: map[kengine.Endpoint]bool{}}
 	seenEP := map[string]bool{}
 	seenAddr := map[string]bool{}
 	for _, nn := range services {
@@ -76,10 +80,13 @@ func (c *Controller) findDataPlane(gw types.NamespacedName) (*dataPlane, error) 
 		if err != nil {
 			return nil, err
 		}
-		for _, ep := range kengineEndpoints(slices) {
-			if k := ep.Address + "/" + ep.UID; !seenEP[k] {
+		for _, e := range kengineEndpoints(slices) {
+			if k := e.Address + "/" + e.UID; !seenEP[k] {
 				seenEP[k] = true
-				dp.endpoints = append(dp.endpoints, ep)
+				dp.endpoints = append(dp.endpoints, e.Endpoint)
+			}
+			if e.ready {
+				dp.ready[e.Endpoint] = true
 			}
 		}
 	}
@@ -92,10 +99,17 @@ func (c *Controller) findDataPlane(gw types.NamespacedName) (*dataPlane, error) 
 	return dp, nil
 }
 
+// sliceEndpoint is a Kengine pod as an EndpointSlice lists it.
+type sliceEndpoint struct {
+	kengine.Endpoint
+	// ready is the slice's Ready condition (unset means ready, as the EndpointSlice API says).
+	ready bool
+}
+
 // kengineEndpoints lists every endpoint of the slices, whatever its readiness, except those
 // already terminating: a pod on its way out needs no new config.
-func kengineEndpoints(slices []*discoveryv1.EndpointSlice) []kengine.Endpoint {
-	var out []kengine.Endpoint
+func kengineEndpoints(slices []*discoveryv1.EndpointSlice) []sliceEndpoint {
+	var out []sliceEndpoint
 	for _, s := range slices {
 		if s.AddressType != discoveryv1.AddressTypeIPv4 && s.AddressType != discoveryv1.AddressTypeIPv6 {
 			continue
@@ -114,7 +128,7 @@ func kengineEndpoints(slices []*discoveryv1.EndpointSlice) []kengine.Endpoint {
 					ep.Namespace = e.TargetRef.Namespace
 				}
 			}
-			out = append(out, ep)
+			out = append(out, sliceEndpoint{Endpoint: ep, ready: e.Conditions.Ready == nil || *e.Conditions.Ready})
 		}
 	}
 	return out

@@ -27,6 +27,9 @@ const (
 	bootstrapFileName = "bootstrap.json"
 )
 
+// unprivilegedPortStart is the sysctl that lets Kengine listen below 1024 without capabilities.
+const unprivilegedPortStart = "net.ipv4.ip_unprivileged_port_start"
+
 // managedName is "<gateway>-<class>" as GEP-1762 suggests, shortened with a hash suffix when
 // it would not fit a DNS label.
 func managedName(gateway, class string) string {
@@ -137,7 +140,7 @@ func desiredManagedObjects(in managedInput) managedObjects {
 				RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(65532)), RunAsGroup: ptr.To(int64(65532)), FSGroup: ptr.To(int64(65532)),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 				// Listeners on ports below 1024 without any capability.
-				Sysctls: []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}},
+				Sysctls: append([]corev1.Sysctl{{Name: unprivilegedPortStart, Value: "0"}}, in.params.sysctls...),
 			},
 			Containers: []corev1.Container{{
 				Name:    kengineContainer,

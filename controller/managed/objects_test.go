@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -127,5 +128,18 @@ func TestServiceExposesListenerSetPorts(t *testing.T) {
 	}
 	if want := "udp-53,tcp-80,tcp-443,tcp-8080"; strings.Join(got, ",") != want {
 		t.Errorf("service ports = %v, want %s", got, want)
+	}
+}
+
+// Sysctls from the parameters follow the one the controller always sets, in name order.
+func TestPodSysctlsFromParameters(t *testing.T) {
+	params := Parameters{image: "x", replicas: 1, serviceType: corev1.ServiceTypeLoadBalancer, kind: "Deployment",
+		sysctls: []corev1.Sysctl{{Name: "net.ipv4.tcp_migrate_req", Value: "1"}}}
+	objs := desiredManagedObjects(managedInput{gateway: managedGateway(), class: "kengine", params: params,
+		adminPort: 2021, healthPort: testHealthPort, readyPath: testReadyPath})
+	got := objs.deployment.Spec.Template.Spec.SecurityContext.Sysctls
+	want := []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}, {Name: "net.ipv4.tcp_migrate_req", Value: "1"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sysctls = %v, want %v", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package managed
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,17 @@ const (
 	// the proxy at any name. Even then, a name is resolved by the controller and refused when
 	// it resolves to loopback, link-local, metadata or the proxy's own addresses.
 	ParamAllowExternalNameBackends = "allowExternalNameBackends"
+	// ParamSysctls adds sysctls to the Kengine pods, as YAML or JSON (name: value). The
+	// kubelet admits only the safe ones unless it runs with --allowed-unsafe-sysctls. The one
+	// worth setting is net.ipv4.tcp_migrate_req: "1": when Kengine loads a new config it opens
+	// new listening sockets (SO_REUSEPORT) and closes the old ones, and without it the kernel
+	// resets connections still waiting in the old sockets' accept queues (README, "Zero-loss
+	// changes").
+	ParamSysctls = "sysctls"
 )
+
+// sysctlName is what the API server accepts as a sysctl name (dots or slashes between parts).
+var sysctlName = regexp.MustCompile(`^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$`)
 
 // Parameters are the resolved options of a Gateway's Kengine: the defaults, overlaid by the
 // GatewayClass's ConfigMap, then by the Gateway's. Only the managed objects read the
@@ -53,6 +64,7 @@ type Parameters struct {
 	serviceType corev1.ServiceType
 	resources   corev1.ResourceRequirements
 	kind        string
+	sysctls     []corev1.Sysctl // sorted by name
 }
 
 // ParametersError is an invalid or missing parameters reference; the controller reports it
@@ -122,11 +134,41 @@ func applyParameters(p *Parameters, cm *corev1.ConfigMap, fromClass bool) error 
 				return invalidParameters("ConfigMap %s/%s: %s must be true or false, got %q", cm.Namespace, cm.Name, k, v)
 			}
 			p.AllowExternalNameBackends = b
+		case ParamSysctls:
+			sysctls, err := parseSysctls(v)
+			if err != nil {
+				return invalidParameters("ConfigMap %s/%s: %s: %v", cm.Namespace, cm.Name, k, err)
+			}
+			p.sysctls = sysctls
 		default:
-			return invalidParameters("ConfigMap %s/%s: unknown key %q (known: image, replicas, serviceType, resources, kind, allowExternalNameBackends)", cm.Namespace, cm.Name, k)
+			return invalidParameters("ConfigMap %s/%s: unknown key %q (known: image, replicas, serviceType, resources, kind, allowExternalNameBackends, sysctls)", cm.Namespace, cm.Name, k)
 		}
 	}
 	return nil
+}
+
+// parseSysctls reads the sysctls parameter: a map of sysctl names to values, sorted by name.
+func parseSysctls(v string) ([]corev1.Sysctl, error) {
+	var m map[string]string
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader([]byte(v)), 4096)
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("want a map of sysctl names to values: %v", err)
+	}
+	out := make([]corev1.Sysctl, 0, len(m))
+	for name, val := range m {
+		if len(name) > 253 || !sysctlName.MatchString(name) {
+			return nil, fmt.Errorf("%q is not a sysctl name", name)
+		}
+		if name == unprivilegedPortStart {
+			return nil, fmt.Errorf("%s is set by the controller (listeners below 1024 without capabilities)", name)
+		}
+		if val == "" {
+			return nil, fmt.Errorf("sysctl %s has no value", name)
+		}
+		out = append(out, corev1.Sysctl{Name: name, Value: val})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 // classParametersRef returns the class's ConfigMap reference, or an error for references

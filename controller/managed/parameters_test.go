@@ -2,6 +2,7 @@ package managed
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -31,6 +32,12 @@ func TestApplyParameters(t *testing.T) {
 		{"bad kind", map[string]string{"kind": "StatefulSet"}, Parameters{}, "kind must be"},
 		{"bad resources", map[string]string{"resources": "requests: {cpu: lots}"}, Parameters{}, "resources"},
 		{"request above limit", map[string]string{"resources": `{"requests":{"cpu":"2"},"limits":{"cpu":"1"}}`}, Parameters{}, "exceeds its limit"},
+		{"sysctls", map[string]string{"sysctls": "net.ipv4.tcp_migrate_req: \"1\"\nnet.core.somaxconn: \"4096\"\n"},
+			Parameters{sysctls: []corev1.Sysctl{{Name: "net.core.somaxconn", Value: "4096"}, {Name: "net.ipv4.tcp_migrate_req", Value: "1"}}}, ""},
+		{"sysctls not a map", map[string]string{"sysctls": "net.ipv4.tcp_migrate_req=1"}, Parameters{}, "want a map of sysctl names"},
+		{"sysctl name", map[string]string{"sysctls": `{"net..ipv4": "1"}`}, Parameters{}, "is not a sysctl name"},
+		{"sysctl without value", map[string]string{"sysctls": `{"net.ipv4.tcp_migrate_req": ""}`}, Parameters{}, "has no value"},
+		{"sysctl the controller sets", map[string]string{"sysctls": `{"net.ipv4.ip_unprivileged_port_start": "1024"}`}, Parameters{}, "is set by the controller"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,6 +54,9 @@ func TestApplyParameters(t *testing.T) {
 			}
 			if p.image != tt.want.image || p.replicas != tt.want.replicas || p.serviceType != tt.want.serviceType || p.kind != tt.want.kind {
 				t.Errorf("parameters = %+v, want %+v", p, tt.want)
+			}
+			if !reflect.DeepEqual(p.sysctls, tt.want.sysctls) {
+				t.Errorf("sysctls = %v, want %v", p.sysctls, tt.want.sysctls)
 			}
 			if tt.name == "all keys" && p.resources.Requests.Cpu().String() != "100m" {
 				t.Errorf("resources = %+v", p.resources)

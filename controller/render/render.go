@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/khulnasoft/gateway/controller/ir"
 	"github.com/khulnasoft/gateway/kengine"
@@ -23,6 +24,11 @@ type Options struct {
 	// HealthPort+2, on loopback only, answer 500 and 503 for the share of traffic that goes
 	// to invalid or empty backends.
 	HealthPort int
+	// ShutdownDelay is how long a Kengine that is stopping (its pod deleted, or a listener
+	// removed by a new config) keeps accepting connections on the listeners it closes: the
+	// load balancer needs that long to stop sending new connections to it. Zero closes them
+	// at once.
+	ShutdownDelay time.Duration
 }
 
 // ReadyPath is the readiness route of the health server; it exists only in the config the
@@ -92,7 +98,7 @@ func Config(gw *ir.Gateway, opts Options) (*kengine.Config, error) {
 	cfg := &kengine.Config{
 		Admin: opts.Admin,
 		Apps: kengine.Apps{
-			HTTP:   &kengine.HTTPApp{Servers: servers},
+			HTTP:   &kengine.HTTPApp{Servers: servers, ShutdownDelay: kengine.Duration(opts.ShutdownDelay)},
 			Layer4: r.layer4(gw, wrapped),
 			PKI:    opts.PKI,
 		},

@@ -22,6 +22,10 @@ type DataPlane struct {
 	Addresses []gatewayv1.GatewayStatusAddress
 	// Pods is the number of Kengine pods the config was pushed to.
 	Pods int
+	// Ready is the number of those pods the Gateway's Service reports ready, that is, that
+	// receive traffic. Programmed waits for one, so that a client that waits for the
+	// condition is served at once.
+	Ready int
 	// Failed lists "pod: reason" for every pod that was not programmed, sorted.
 	Failed []string
 	// Refused is true when a pod refused the config itself (not a transient failure).
@@ -51,6 +55,9 @@ func GatewayStatus(gw *gatewayv1.Gateway, res *GatewayResult, dp DataPlane) gate
 		msg := fmt.Sprintf("%d of %d Kengine pods are not programmed (they keep serving their last good config): %s",
 			len(dp.Failed), dp.Pods, strings.Join(dp.Failed, "; "))
 		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, reason, Truncate(msg), gen)
+	case dp.Ready == 0:
+		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonPending,
+			fmt.Sprintf("config programmed on %d Kengine pods; waiting for one of them to be ready behind the Gateway's Service", dp.Pods), gen)
 	case len(dp.Addresses) == 0:
 		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonAddressNotAssigned, "the Gateway's Service has no load-balancer address yet", gen)
 	default:

@@ -109,7 +109,7 @@ func TestWriteListenerSetAndRouteParents(t *testing.T) {
 		}}},
 	}
 	ctx := context.Background()
-	if err := w.Write(ctx, gw, res, DataPlane{HasService: true, Pods: 1, Addresses: []gatewayv1.GatewayStatusAddress{{Value: "10.0.0.9"}}}); err != nil {
+	if err := w.Write(ctx, gw, res, DataPlane{HasService: true, Pods: 1, Ready: 1, Addresses: []gatewayv1.GatewayStatusAddress{{Value: "10.0.0.9"}}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := client.GatewayV1().ListenerSets("team").Get(ctx, "shop", metav1.GetOptions{})
@@ -142,7 +142,7 @@ func TestWriteListenerSetAndRouteParents(t *testing.T) {
 	// Current: nothing more is written.
 	client.ClearActions()
 	if err := w.Write(ctx, gotGW, &Result{Gateway: res.Gateway, ListenerSets: []ListenerSetResult{{ListenerSet: got, Conditions: res.ListenerSets[0].Conditions}}},
-		DataPlane{HasService: true, Pods: 1, Addresses: []gatewayv1.GatewayStatusAddress{{Value: "10.0.0.9"}}}); err != nil {
+		DataPlane{HasService: true, Pods: 1, Ready: 1, Addresses: []gatewayv1.GatewayStatusAddress{{Value: "10.0.0.9"}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range client.Actions() {
