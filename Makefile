@@ -97,6 +97,10 @@ dev-down: ## Stop everything `make dev` started and remove what it created
 e2e: build ## Run the end-to-end tests on the local environment
 	$(MAKE) -C e2e e2e
 
+.PHONY: reliability
+reliability: build ## Run the reliability suite on the local environment: route changes, pod and controller kills, a rollout, a 60 s API server outage and an unreachable admin, each under traffic with 0 failed requests
+	$(MAKE) -C e2e reliability
+
 .PHONY: conformance
 conformance: build ## Run the official Gateway API conformance suite (PROFILES, default GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP) on the local environment
 	$(MAKE) -C e2e dev

@@ -32,6 +32,8 @@ const (
 	className = "kengine"
 	// controllerName is the controller's GatewayClass controllerName.
 	controllerName = "khulnasoft.com/kengine-gateway"
+	// controllerNamespace is where the install manifests run the controller and its Lease.
+	controllerNamespace = "kengine-gateway-system"
 	// gatewayNameLabel selects a Gateway's Kengine Service (GEP-1762).
 	gatewayNameLabel = "gateway.networking.k8s.io/gateway-name"
 	// echoImage is the conformance echo server, which reports the pod that answered.
