@@ -53,6 +53,8 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportGatewayFrontendClientCertificateValidation,
 	features.SupportGatewayFrontendClientCertificateValidationInsecureFallback,
 	features.SupportGatewayInfrastructure,
+	features.SupportGatewayStaticAddresses,
+	features.SupportGatewayAddressEmpty,
 	features.SupportListenerSet,
 	features.SupportGRPCRoute,
 	features.SupportGRPCRouteNamedRouteRule,

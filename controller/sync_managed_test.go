@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/addresses"
 	"github.com/khulnasoft/gateway/controller/internal/testobj"
 	"github.com/khulnasoft/gateway/controller/managed"
 	"github.com/khulnasoft/gateway/informers"
@@ -201,5 +203,153 @@ func TestSyncBringYourOwnKengineGetsControllerIssuedCredentials(t *testing.T) {
 	}
 	if len(f.pusher.pushes) != 1 || !strings.Contains(string(f.pusher.pushes[0].config), `"remote"`) {
 		t.Fatalf("the push must go through the mutual-TLS client with the remote admin block")
+	}
+}
+
+// A managed Gateway's static addresses are asked of the Service's load balancer; one it left
+// out makes Programmed False with AddressNotUsable, and once the Gateway asks only for what the
+// load balancer gave, it is programmed with exactly that address (the steps of the conformance
+// test GatewayStaticAddresses).
+func TestSyncManagedGatewayStaticAddresses(t *testing.T) {
+	gw := testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""))
+	gw.UID = "gw-uid"
+	gw.Spec.Addresses = []gatewayv1.GatewaySpecAddress{{Value: "127.0.99.1"}, {Type: ptr.To(gatewayv1.IPAddressType), Value: "127.0.100.200"}}
+	f := managedFixture(t, nil, []runtime.Object{testobj.Class(), gw})
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := f.kube.CoreV1().Services("infra").Get(f.ctx, "gw-kengine", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.Annotations[addresses.ServiceAnnotation]; got != "127.0.99.1,127.0.100.200" || svc.Spec.LoadBalancerIP != "" {
+		t.Errorf("Service asks for %q (loadBalancerIP %q), want both addresses in the annotation and no single loadBalancerIP",
+			got, svc.Spec.LoadBalancerIP)
+	}
+
+	// The load balancer gives one of the two; the pods come up.
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "127.0.100.200"}}
+	if _, err := f.kube.CoreV1().Services("infra").UpdateStatus(f.ctx, svc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "infra", Name: "gw-kengine-x", Labels: map[string]string{discoveryv1.LabelServiceName: "gw-kengine"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.10"},
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "infra", Name: "kengine-a", UID: "uid-a"}}},
+	}
+	if _, err := f.kube.DiscoveryV1().EndpointSlices("infra").Create(f.ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		s, err := f.ctrl.informers.Services.Services("infra").Get("gw-kengine")
+		_, serr := f.ctrl.informers.EndpointSlices.EndpointSlices("infra").Get("gw-kengine-x")
+		return err == nil && serr == nil && len(s.Status.LoadBalancer.Ingress) == 1
+	})
+	f.gateway.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	st := lastGatewayStatus(t, f)
+	if c := meta.FindStatusCondition(st.Conditions, "Programmed"); c == nil || c.Status != metav1.ConditionFalse ||
+		c.Reason != string(gatewayv1.GatewayReasonAddressNotUsable) || !strings.Contains(c.Message, "127.0.99.1") {
+		t.Errorf("Programmed = %+v, want False/AddressNotUsable naming 127.0.99.1", c)
+	}
+	if c := meta.FindStatusCondition(st.Conditions, "Accepted"); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Accepted = %+v, want True", c)
+	}
+
+	// The Gateway drops the address the load balancer cannot give.
+	gw = gw.DeepCopy()
+	gw.Generation++
+	gw.Spec.Addresses = gw.Spec.Addresses[1:]
+	if err := f.gateway.Tracker().Update(gatewayv1.SchemeGroupVersion.WithResource("gateways"), gw, "infra"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		g, err := f.ctrl.informers.Gateways.Gateways("infra").Get("gw")
+		return err == nil && g.Generation == gw.Generation
+	})
+	f.gateway.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	svc, err = f.kube.CoreV1().Services("infra").Get(f.ctx, "gw-kengine", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.Annotations[addresses.ServiceAnnotation]; got != "127.0.100.200" || svc.Spec.LoadBalancerIP != "127.0.100.200" {
+		t.Errorf("Service asks for %q (loadBalancerIP %q), want 127.0.100.200 in both", got, svc.Spec.LoadBalancerIP)
+	}
+	st = lastGatewayStatus(t, f)
+	if c := meta.FindStatusCondition(st.Conditions, "Programmed"); c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != gw.Generation {
+		t.Errorf("Programmed = %+v, want True for generation %d", c, gw.Generation)
+	}
+	if len(st.Addresses) != 1 || st.Addresses[0].Value != "127.0.100.200" || st.Addresses[0].Type == nil || *st.Addresses[0].Type != gatewayv1.IPAddressType {
+		t.Errorf("status.addresses = %+v, want exactly IPAddress 127.0.100.200", st.Addresses)
+	}
+}
+
+// An address type the controller cannot ask a load balancer for leaves the Gateway unaccepted
+// (UnsupportedAddress) and creates nothing.
+func TestSyncManagedGatewayUnsupportedAddressType(t *testing.T) {
+	gw := testobj.Gateway(testobj.Listener("http", gatewayv1.HTTPProtocolType, 80, ""))
+	gw.Spec.Addresses = []gatewayv1.GatewaySpecAddress{
+		{Type: ptr.To(gatewayv1.AddressType("test/fake-invalid-type")), Value: "fake address teehee!"},
+		{Value: "127.0.100.200"},
+	}
+	f := managedFixture(t, nil, []runtime.Object{testobj.Class(), gw})
+	f.kube.ClearActions()
+	if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+		t.Fatal(err)
+	}
+	if got := applyActions(f); len(got) != 0 {
+		t.Errorf("objects were created for a Gateway that is not accepted: %v", got)
+	}
+	st := lastGatewayStatus(t, f)
+	if c := meta.FindStatusCondition(st.Conditions, "Accepted"); c == nil || c.Status != metav1.ConditionFalse || c.Reason != string(gatewayv1.GatewayReasonUnsupportedAddress) {
+		t.Errorf("Accepted = %+v, want False/UnsupportedAddress", c)
+	}
+}
+
+// lastGatewayStatus is the last Gateway status the controller wrote.
+func lastGatewayStatus(t *testing.T, f *fixture) gatewayv1.GatewayStatus {
+	t.Helper()
+	gws := f.statusUpdates("gateways")
+	if len(gws) == 0 {
+		t.Fatal("no Gateway status written")
+	}
+	return gws[len(gws)-1].(*gatewayv1.Gateway).Status
+}
+
+// Bring-your-own Kengine: the controller does not touch the user's Service, and the Gateway is
+// programmed only when that Service's load balancer gave the addresses spec.addresses names.
+func TestSyncBringYourOwnKengineChecksStaticAddresses(t *testing.T) {
+	for _, tt := range []struct {
+		requested  string
+		wantReason gatewayv1.GatewayConditionReason
+	}{
+		{"127.0.100.1", gatewayv1.GatewayReasonProgrammed},
+		{"127.0.100.9", gatewayv1.GatewayReasonAddressNotUsable},
+	} {
+		t.Run(tt.requested, func(t *testing.T) {
+			kube, gwObjs := basicObjects()
+			gwObjs[1].(*gatewayv1.Gateway).Spec.Addresses = []gatewayv1.GatewaySpecAddress{{Value: tt.requested}}
+			f := managedFixture(t, kube, gwObjs)
+			f.kube.ClearActions()
+			if err := f.ctrl.syncGateway(f.ctx, gwKey); err != nil {
+				t.Fatal(err)
+			}
+			if got := applyActions(f); len(got) != 0 {
+				t.Errorf("the user's Kengine got generated objects: %v", got)
+			}
+			st := lastGatewayStatus(t, f)
+			if c := meta.FindStatusCondition(st.Conditions, "Programmed"); c == nil || c.Reason != string(tt.wantReason) {
+				t.Errorf("Programmed = %+v, want reason %s", c, tt.wantReason)
+			}
+			if len(st.Addresses) != 1 || st.Addresses[0].Value != "127.0.100.1" {
+				t.Errorf("status.addresses = %+v, want what the Service got", st.Addresses)
+			}
+		})
 	}
 }

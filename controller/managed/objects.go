@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/addresses"
 	"github.com/khulnasoft/gateway/informers"
 )
 
@@ -198,7 +199,30 @@ func desiredManagedObjects(in managedInput) managedObjects {
 		ObjectMeta: meta(name),
 		Spec:       corev1.ServiceSpec{Type: in.params.serviceType, Selector: selector, Ports: servicePorts},
 	}
+	requestAddresses(out.service, addresses.FromSpec(gw.Spec.Addresses))
 	return out
+}
+
+// requestAddresses asks the Service's load balancer for the static IP addresses of the
+// Gateway's spec.addresses. Kubernetes has no portable way to ask for several: the annotation
+// addresses.ServiceAnnotation lists them all (the local environment's node agent reads it, and
+// it documents the request for any other), and spec.loadBalancerIP, deprecated but still the
+// field clouds honour, carries a lone address. An entry without a value asks for nothing: the
+// load balancer picks as it always does. Whether the load balancer gave what was asked is read
+// back from the Service's status (addresses.Request.Unmet).
+func requestAddresses(svc *corev1.Service, req addresses.Request) {
+	if len(req.IPs) == 0 || svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return // a ClusterIP or NodePort Service has no load balancer to ask
+	}
+	annotations := map[string]string{}
+	for k, v := range svc.Annotations { // shared with the other generated objects: copy
+		annotations[k] = v
+	}
+	annotations[addresses.ServiceAnnotation] = req.Annotation()
+	svc.Annotations = annotations
+	if len(req.IPs) == 1 {
+		svc.Spec.LoadBalancerIP = req.IPs[0].String()
+	}
 }
 
 type listenerPort struct {

@@ -16,6 +16,8 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/khulnasoft/gateway/controller/addresses"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -141,5 +143,44 @@ func TestPodSysctlsFromParameters(t *testing.T) {
 	want := []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}, {Name: "net.ipv4.tcp_migrate_req", Value: "1"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("sysctls = %v, want %v", got, want)
+	}
+}
+
+// spec.addresses reaches the Service as a request to its load balancer: every static IP in the
+// annotation, a lone one in spec.loadBalancerIP too; entries without a value, and Services
+// without a load balancer, ask for nothing.
+func TestServiceRequestsStaticAddresses(t *testing.T) {
+	tests := []struct {
+		name           string
+		serviceType    corev1.ServiceType
+		spec           []gatewayv1.GatewaySpecAddress
+		wantAnnotation string
+		wantIP         string
+	}{
+		{"none", corev1.ServiceTypeLoadBalancer, nil, "", ""},
+		{"one", corev1.ServiceTypeLoadBalancer, []gatewayv1.GatewaySpecAddress{{Value: "127.0.100.200"}}, "127.0.100.200", "127.0.100.200"},
+		{"two", corev1.ServiceTypeLoadBalancer, []gatewayv1.GatewaySpecAddress{{Value: "127.0.99.1"}, {Value: "127.0.100.200"}}, "127.0.99.1,127.0.100.200", ""},
+		{"empty value", corev1.ServiceTypeLoadBalancer, []gatewayv1.GatewaySpecAddress{{Type: ptr.To(gatewayv1.IPAddressType)}}, "", ""},
+		{"no load balancer", corev1.ServiceTypeClusterIP, []gatewayv1.GatewaySpecAddress{{Value: "127.0.100.200"}}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gw := managedGateway()
+			gw.Spec.Addresses = tt.spec
+			objs := desiredManagedObjects(managedInput{gateway: gw, class: "kengine",
+				params:    Parameters{image: "x", replicas: 1, serviceType: tt.serviceType, kind: "Deployment"},
+				adminPort: 2021, healthPort: testHealthPort, readyPath: testReadyPath})
+			svc := objs.service
+			got, ok := svc.Annotations[addresses.ServiceAnnotation]
+			if got != tt.wantAnnotation || ok != (tt.wantAnnotation != "") || svc.Spec.LoadBalancerIP != tt.wantIP {
+				t.Errorf("annotation %q (set %v), loadBalancerIP %q; want %q, %q", got, ok, svc.Spec.LoadBalancerIP, tt.wantAnnotation, tt.wantIP)
+			}
+			if svc.Annotations["example.com/owner"] != "edge" {
+				t.Error("the infrastructure annotations must stay on the Service")
+			}
+			if _, leaked := objs.deployment.Annotations[addresses.ServiceAnnotation]; leaked {
+				t.Error("the address request must stay on the Service")
+			}
+		})
 	}
 }

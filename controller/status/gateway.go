@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/addresses"
 	"github.com/khulnasoft/gateway/informers"
 )
 
@@ -18,7 +19,8 @@ import (
 type DataPlane struct {
 	// HasService is true when a Service fronts the Gateway's Kengine pods.
 	HasService bool
-	// Addresses come from the Service's load-balancer status.
+	// Addresses come from the Service's load-balancer status: what it assigned, whether or not
+	// spec.addresses asked for it.
 	Addresses []gatewayv1.GatewayStatusAddress
 	// Pods is the number of Kengine pods the config was pushed to.
 	Pods int
@@ -36,6 +38,8 @@ type DataPlane struct {
 func GatewayStatus(gw *gatewayv1.Gateway, res *GatewayResult, dp DataPlane) gatewayv1.GatewayStatus {
 	gen := gw.Generation
 	accepted := meta.IsStatusConditionTrue(res.Conditions, string(gatewayv1.GatewayConditionAccepted))
+	// The addresses the load balancer assigned against those spec.addresses asks for.
+	addrReason, addrMsg, addrUnmet := addresses.FromSpec(gw.Spec.Addresses).Unmet(dp.Addresses)
 	var programmed metav1.Condition
 	switch {
 	case !accepted:
@@ -58,8 +62,8 @@ func GatewayStatus(gw *gatewayv1.Gateway, res *GatewayResult, dp DataPlane) gate
 	case dp.Ready == 0:
 		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonPending,
 			fmt.Sprintf("config programmed on %d Kengine pods; waiting for one of them to be ready behind the Gateway's Service", dp.Pods), gen)
-	case len(dp.Addresses) == 0:
-		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, gatewayv1.GatewayReasonAddressNotAssigned, "the Gateway's Service has no load-balancer address yet", gen)
+	case addrUnmet:
+		programmed = Condition(gatewayv1.GatewayConditionProgrammed, false, addrReason, Truncate(addrMsg), gen)
 	default:
 		programmed = Condition(gatewayv1.GatewayConditionProgrammed, true, gatewayv1.GatewayReasonProgrammed,
 			fmt.Sprintf("config programmed on %d Kengine pods", dp.Pods), gen)
@@ -83,9 +87,10 @@ func attachedListenerSets(n int32) *int32 {
 }
 
 // pushed reports whether a Gateway's Programmed condition says its config reached the pods
-// (its address may still be pending).
+// (its address may still be pending, or not the one asked for).
 func pushed(programmed metav1.Condition) bool {
-	return programmed.Status == metav1.ConditionTrue || programmed.Reason == string(gatewayv1.GatewayReasonAddressNotAssigned)
+	return programmed.Status == metav1.ConditionTrue || programmed.Reason == string(gatewayv1.GatewayReasonAddressNotAssigned) ||
+		programmed.Reason == string(gatewayv1.GatewayReasonAddressNotUsable)
 }
 
 // listenersProgrammed adds Programmed to the status of listeners: a listener left out of the

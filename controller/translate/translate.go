@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/khulnasoft/gateway/controller/addresses"
 	"github.com/khulnasoft/gateway/controller/ir"
 	"github.com/khulnasoft/gateway/controller/status"
 )
@@ -224,10 +225,12 @@ func (t *translator) gatewayAccepted(listeners []*listener) {
 		}
 	}
 	var accepted = status.Condition(gatewayv1.GatewayConditionAccepted, true, gatewayv1.GatewayReasonAccepted, "Gateway accepted", gen)
+	// IP addresses are asked of the Kengine Service's load balancer; whether it gave them
+	// decides Programmed (status). Any other address type cannot be asked for at all.
+	addrReason, addrMsg, addrRefused := addresses.FromSpec(gw.Spec.Addresses).NotAccepted()
 	switch {
-	case len(gw.Spec.Addresses) > 0:
-		accepted = status.Condition(gatewayv1.GatewayConditionAccepted, false,
-			gatewayv1.GatewayReasonUnsupportedAddress, "spec.addresses is not supported; the address comes from the Kengine Service", gen)
+	case addrRefused:
+		accepted = status.Condition(gatewayv1.GatewayConditionAccepted, false, addrReason, addrMsg, gen)
 		for _, l := range listeners {
 			l.attachable, l.served = false, false
 		}

@@ -165,6 +165,9 @@ func suiteOptions(s Settings) (suite.ConformanceOptions, error) {
 			Mode:                 "default",
 			Implementation:       impl,
 			ConformanceProfiles:  s.Profiles,
+			// GatewayStaticAddresses puts these into its Gateway's spec.addresses.
+			UsableNetworkAddresses:   specAddresses(s.UsableAddresses),
+			UnusableNetworkAddresses: specAddresses(s.UnusableAddresses),
 		},
 		Client:        c,
 		ClientOptions: clientOpts,

@@ -14,6 +14,9 @@
 #   DEBUG=1            the suite dumps every request and response
 #   VERBOSE=1          go test -v: every log line of every test, not only of failed ones
 #   TIMEOUT_OVERRIDES  the suite's timeouts, "Name:seconds;Name:seconds"
+#   USABLE_ADDRESSES   addresses GatewayStaticAddresses asks for and must get, comma-separated
+#                                                                     (127.0.100.200: the node agent's range reserved for requests)
+#   UNUSABLE_ADDRESSES addresses it asks for and must not get         (127.0.99.1: outside the node agent's range)
 #   TIMEOUT            go test -timeout                               (60m)
 #   GO                 the go command                                 (go)
 #

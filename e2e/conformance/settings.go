@@ -3,9 +3,11 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 )
 
@@ -42,7 +44,24 @@ type Settings struct {
 	// TimeoutOverrides are the suite's timeout overrides ($TIMEOUT_OVERRIDES, in the suite's
 	// own syntax: "Name:seconds;Name:seconds", e.g. "NamespacesMustBeReady:600").
 	TimeoutOverrides string
+	// UsableAddresses are addresses a Gateway can ask for and get, for GatewayStaticAddresses
+	// ($USABLE_ADDRESSES, comma-separated; DefaultUsableAddress).
+	UsableAddresses []string
+	// UnusableAddresses are addresses a Gateway can ask for but never gets
+	// ($UNUSABLE_ADDRESSES, comma-separated; DefaultUnusableAddress).
+	UnusableAddresses []string
 }
+
+// The addresses GatewayStaticAddresses asks for in the local environment, whose node agent
+// gives each LoadBalancer Service one address of 127.0.100.0/24 (e2e/nodeagent/loadbalancer.go).
+const (
+	// DefaultUsableAddress lies in the upper quarter of that range, which the node agent hands
+	// out only to a Service that asks for it: no other Gateway of the run can hold it.
+	DefaultUsableAddress = "127.0.100.200"
+	// DefaultUnusableAddress lies outside that range, so the node agent never assigns it. It is
+	// only ever asked for, never connected to, and a loopback address in any case.
+	DefaultUnusableAddress = "127.0.99.1"
+)
 
 // SettingsFromEnv reads the Settings from getenv (os.Getenv outside tests).
 //
@@ -50,12 +69,20 @@ type Settings struct {
 // published one with a result that says nothing about the implementation.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	s := Settings{
-		Kubeconfig:       strings.TrimSpace(getenv("KUBECONFIG")),
-		GatewayClass:     strings.TrimSpace(getenv("GATEWAY_CLASS")),
-		Version:          strings.TrimSpace(getenv("VERSION")),
-		RunTest:          strings.TrimSpace(getenv("RUN_TEST")),
-		SkipTests:        splitList(getenv("SKIP_TESTS")),
-		TimeoutOverrides: strings.TrimSpace(getenv("TIMEOUT_OVERRIDES")),
+		Kubeconfig:        strings.TrimSpace(getenv("KUBECONFIG")),
+		GatewayClass:      strings.TrimSpace(getenv("GATEWAY_CLASS")),
+		Version:           strings.TrimSpace(getenv("VERSION")),
+		RunTest:           strings.TrimSpace(getenv("RUN_TEST")),
+		SkipTests:         splitList(getenv("SKIP_TESTS")),
+		TimeoutOverrides:  strings.TrimSpace(getenv("TIMEOUT_OVERRIDES")),
+		UsableAddresses:   splitList(getenv("USABLE_ADDRESSES")),
+		UnusableAddresses: splitList(getenv("UNUSABLE_ADDRESSES")),
+	}
+	if len(s.UsableAddresses) == 0 {
+		s.UsableAddresses = []string{DefaultUsableAddress}
+	}
+	if len(s.UnusableAddresses) == 0 {
+		s.UnusableAddresses = []string{DefaultUnusableAddress}
 	}
 	if s.Kubeconfig == "" {
 		return Settings{}, ErrNoCluster
@@ -97,6 +124,20 @@ func splitList(v string) []string {
 		if item = strings.TrimSpace(item); item != "" {
 			out = append(out, item)
 		}
+	}
+	return out
+}
+
+// specAddresses turns addresses into Gateway spec addresses the way the suite's own
+// --usable-address flag does: an IP address is an IPAddress, anything else a Hostname.
+func specAddresses(values []string) []gatewayv1.GatewaySpecAddress {
+	var out []gatewayv1.GatewaySpecAddress
+	for _, v := range values {
+		t := gatewayv1.HostnameAddressType
+		if _, err := netip.ParseAddr(v); err == nil {
+			t = gatewayv1.IPAddressType
+		}
+		out = append(out, gatewayv1.GatewaySpecAddress{Type: &t, Value: v})
 	}
 	return out
 }

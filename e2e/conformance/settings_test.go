@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 )
 
@@ -19,56 +20,66 @@ func TestSettingsFromEnv(t *testing.T) {
 			name: "defaults run everything and write the published report",
 			env:  map[string]string{"KUBECONFIG": "/k", "VERSION": "v1.0.0"},
 			want: Settings{
-				Kubeconfig:   "/k",
-				GatewayClass: "kengine",
-				Profiles:     []suite.ConformanceProfileName{"GATEWAY-HTTP"},
-				ReportPath:   "report.yaml",
-				Version:      "v1.0.0",
+				Kubeconfig:        "/k",
+				GatewayClass:      "kengine",
+				Profiles:          []suite.ConformanceProfileName{"GATEWAY-HTTP"},
+				ReportPath:        "report.yaml",
+				Version:           "v1.0.0",
+				UsableAddresses:   []string{DefaultUsableAddress},
+				UnusableAddresses: []string{DefaultUnusableAddress},
 			},
 		},
 		{
 			name: "every knob set",
 			env: map[string]string{
-				"KUBECONFIG":        "/k",
-				"VERSION":           "v1.0.0-3-gabcdef-dirty",
-				"GATEWAY_CLASS":     "other",
-				"PROFILES":          "GATEWAY-HTTP, GATEWAY-GRPC,",
-				"REPORT":            "/tmp/r.yaml",
-				"SKIP_TESTS":        "A,,B ",
-				"DEBUG":             "true",
-				"TIMEOUT_OVERRIDES": "NamespacesMustBeReady:600",
+				"KUBECONFIG":         "/k",
+				"VERSION":            "v1.0.0-3-gabcdef-dirty",
+				"GATEWAY_CLASS":      "other",
+				"PROFILES":           "GATEWAY-HTTP, GATEWAY-GRPC,",
+				"REPORT":             "/tmp/r.yaml",
+				"SKIP_TESTS":         "A,,B ",
+				"DEBUG":              "true",
+				"TIMEOUT_OVERRIDES":  "NamespacesMustBeReady:600",
+				"USABLE_ADDRESSES":   "127.0.100.250, 127.0.100.251",
+				"UNUSABLE_ADDRESSES": "gw.invalid",
 			},
 			want: Settings{
-				Kubeconfig:       "/k",
-				GatewayClass:     "other",
-				Profiles:         []suite.ConformanceProfileName{"GATEWAY-HTTP", "GATEWAY-GRPC"},
-				ReportPath:       "/tmp/r.yaml",
-				Version:          "v1.0.0-3-gabcdef-dirty",
-				SkipTests:        []string{"A", "B"},
-				Debug:            true,
-				TimeoutOverrides: "NamespacesMustBeReady:600",
+				Kubeconfig:        "/k",
+				GatewayClass:      "other",
+				Profiles:          []suite.ConformanceProfileName{"GATEWAY-HTTP", "GATEWAY-GRPC"},
+				ReportPath:        "/tmp/r.yaml",
+				Version:           "v1.0.0-3-gabcdef-dirty",
+				SkipTests:         []string{"A", "B"},
+				Debug:             true,
+				TimeoutOverrides:  "NamespacesMustBeReady:600",
+				UsableAddresses:   []string{"127.0.100.250", "127.0.100.251"},
+				UnusableAddresses: []string{"gw.invalid"},
 			},
 		},
 		{
 			name: "a single test writes no report and needs no version",
 			env:  map[string]string{"KUBECONFIG": "/k", "RUN_TEST": "HTTPRouteSimpleSameNamespace"},
 			want: Settings{
-				Kubeconfig:   "/k",
-				GatewayClass: "kengine",
-				Profiles:     []suite.ConformanceProfileName{"GATEWAY-HTTP"},
-				RunTest:      "HTTPRouteSimpleSameNamespace",
+				Kubeconfig:        "/k",
+				GatewayClass:      "kengine",
+				Profiles:          []suite.ConformanceProfileName{"GATEWAY-HTTP"},
+				RunTest:           "HTTPRouteSimpleSameNamespace",
+				UsableAddresses:   []string{DefaultUsableAddress},
+				UnusableAddresses: []string{DefaultUnusableAddress},
 			},
 		},
 		{
 			name: "a single test writes a report only when asked",
 			env:  map[string]string{"KUBECONFIG": "/k", "RUN_TEST": "X", "REPORT": "x.yaml", "VERSION": "v1"},
 			want: Settings{
-				Kubeconfig:   "/k",
-				GatewayClass: "kengine",
-				Profiles:     []suite.ConformanceProfileName{"GATEWAY-HTTP"},
-				RunTest:      "X",
-				ReportPath:   "x.yaml",
-				Version:      "v1",
+				Kubeconfig:        "/k",
+				GatewayClass:      "kengine",
+				Profiles:          []suite.ConformanceProfileName{"GATEWAY-HTTP"},
+				RunTest:           "X",
+				ReportPath:        "x.yaml",
+				Version:           "v1",
+				UsableAddresses:   []string{DefaultUsableAddress},
+				UnusableAddresses: []string{DefaultUnusableAddress},
 			},
 		},
 		{
@@ -101,5 +112,18 @@ func TestSettingsFromEnvRejects(t *testing.T) {
 				t.Fatal("no error")
 			}
 		})
+	}
+}
+
+func TestSpecAddresses(t *testing.T) {
+	ip, hostname := gatewayv1.IPAddressType, gatewayv1.HostnameAddressType
+	got := specAddresses([]string{"127.0.100.200", "::1", "gw.invalid"})
+	want := []gatewayv1.GatewaySpecAddress{
+		{Type: &ip, Value: "127.0.100.200"},
+		{Type: &ip, Value: "::1"},
+		{Type: &hostname, Value: "gw.invalid"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("specAddresses mismatch (-want +got):\n%s", diff)
 	}
 }

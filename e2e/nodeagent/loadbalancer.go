@@ -2,11 +2,15 @@ package nodeagent
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -25,6 +29,12 @@ import (
 // its own loopback address from a range (127.0.100.1 and up), written to its status, and each
 // of its TCP and UDP ports is forwarded to the Service's ready endpoints.
 //
+// A Service may ask for addresses (RequestAnnotation, spec.loadBalancerIP): it gets the first
+// requested one that lies in the range and no other Service holds, and no address at all when
+// none does, so that whoever asked sees from the status that the request was not honoured. The
+// upper quarter of the range (127.0.100.192 to .254) is never handed out unasked, so that a
+// request for one of those addresses succeeds whatever else runs.
+//
 // The whole 127.0.0.0/8 is local on Linux, so listening on such an address needs no interface
 // configuration and leaves nothing behind when the agent stops.
 type loadBalancer struct {
@@ -37,6 +47,11 @@ type loadBalancer struct {
 	state map[types.NamespacedName]*lbService
 	byIP  map[netip.Addr]types.NamespacedName
 }
+
+// RequestAnnotation lists, comma-separated, the addresses a Service asks the load balancer for.
+// The controller writes it on a managed Kengine Service from its Gateway's spec.addresses
+// (addresses.ServiceAnnotation in the controller's module).
+const RequestAnnotation = "kengine.khulnasoft.com/load-balancer-ips"
 
 // lbService is one Service's load balancer.
 type lbService struct {
@@ -76,62 +91,133 @@ func (lb *loadBalancer) sync(ctx context.Context, key types.NamespacedName) erro
 	}
 
 	lb.mu.Lock()
+	var stale []forwarder
 	st := lb.state[key]
 	if st != nil && st.uid != svc.UID {
 		// The Service was recreated under the same name: start over.
-		lb.mu.Unlock()
-		lb.release(key)
-		lb.mu.Lock()
-		st = nil
+		stale, st = lb.dropLocked(key), nil
 	}
-	if st == nil {
-		ip, err := lb.allocate(svc)
-		if err != nil {
-			lb.mu.Unlock()
-			lb.a.recorder.Event(svc, v1.EventTypeWarning, "AllocationFailed", err.Error())
-			return err
-		}
+	var current netip.Addr
+	if st != nil {
+		current = st.ip
+	}
+	ip, err := lb.allocate(key, svc, current)
+	if st != nil && ip != st.ip {
+		// The request changed: the Service moves to its new address (or to none).
+		stale, st = append(stale, lb.dropLocked(key)...), nil
+	}
+	if st == nil && ip.IsValid() {
 		st = &lbService{uid: svc.UID, ip: ip, forwarders: map[lbPort]forwarder{}, backends: map[lbPort]*backendSet{}}
 		lb.state[key] = st
 		lb.byIP[ip] = key
 		klog.FromContext(ctx).Info("Assigned load-balancer address", "service", key, "ip", ip)
 	}
-	ip := st.ip
 	lb.mu.Unlock()
+	for _, f := range stale {
+		f.close()
+	}
 
+	if err != nil {
+		lb.a.recorder.Event(svc, v1.EventTypeWarning, "AllocationFailed", err.Error())
+		if werr := lb.writeIngress(ctx, svc, nil); werr != nil {
+			return werr
+		}
+		if errors.Is(err, errRequestNotHonoured) {
+			return nil // nothing to retry until the Service changes
+		}
+		return err
+	}
 	if err := lb.writeIngress(ctx, svc, &ip); err != nil {
 		return err
 	}
 	return lb.syncPorts(ctx, svc, st)
 }
 
-// allocate picks the Service's address: the one its status already shows (an agent restart
-// keeps addresses), else its requested loadBalancerIP, else the lowest free one. lb.mu is held.
-func (lb *loadBalancer) allocate(svc *v1.Service) (netip.Addr, error) {
-	var candidates []string
-	for _, in := range svc.Status.LoadBalancer.Ingress {
-		candidates = append(candidates, in.IP)
+// errRequestNotHonoured means none of the addresses a Service asked for can be given to it.
+var errRequestNotHonoured = errors.New("no requested load-balancer address can be assigned")
+
+// requestedAddresses are the addresses a Service asks for, RequestAnnotation first and then
+// spec.loadBalancerIP, without duplicates. Values that are not addresses are kept as invalid
+// addresses, so that a request made only of those is still a request, and is refused.
+func requestedAddresses(svc *v1.Service) []netip.Addr {
+	var out []netip.Addr
+	values := strings.Split(svc.Annotations[RequestAnnotation], ",")
+	for _, v := range append(values, svc.Spec.LoadBalancerIP) {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			a = netip.Addr{}
+		}
+		if a = a.Unmap(); !slices.Contains(out, a) {
+			out = append(out, a)
+		}
 	}
-	candidates = append(candidates, svc.Spec.LoadBalancerIP)
-	for _, c := range candidates {
-		if a, err := netip.ParseAddr(c); err == nil && lb.usable(a) {
-			if _, taken := lb.byIP[a]; !taken {
+	return out
+}
+
+// allocate picks the Service's address. A Service that asks for addresses gets the first it
+// asked for that is in the range and free (or already its own), else none and an error wrapping
+// errRequestNotHonoured. Any other keeps its current address, else the one its status already
+// shows (an agent restart keeps addresses), else the lowest free one outside the reserved upper
+// quarter. lb.mu is held.
+func (lb *loadBalancer) allocate(key types.NamespacedName, svc *v1.Service, current netip.Addr) (netip.Addr, error) {
+	free := func(a netip.Addr) bool {
+		owner, taken := lb.byIP[a]
+		return !taken || owner == key
+	}
+	if requested := requestedAddresses(svc); len(requested) > 0 {
+		for _, a := range requested {
+			if lb.usable(a) && free(a) {
 				return a, nil
 			}
 		}
+		return netip.Addr{}, fmt.Errorf("%w: %v asked for, none of them free in %s", errRequestNotHonoured, requested, lb.prefix)
 	}
-	for a := lb.prefix.Masked().Addr().Next(); lb.prefix.Contains(a); a = a.Next() {
-		if _, taken := lb.byIP[a]; !taken && lb.usable(a) {
+	candidates := []netip.Addr{current}
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if a, err := netip.ParseAddr(in.IP); err == nil {
+			candidates = append(candidates, a)
+		}
+	}
+	for _, a := range candidates {
+		if lb.automatic(a) && free(a) {
 			return a, nil
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("no free load-balancer address left in %s", lb.prefix)
+	for a := lb.prefix.Masked().Addr().Next(); lb.prefix.Contains(a); a = a.Next() {
+		if lb.automatic(a) && free(a) {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("no free load-balancer address left in %s below the reserved %s", lb.prefix, lb.reserved())
 }
 
 // usable excludes the range's network and broadcast addresses and 127.0.0.1 itself.
 func (lb *loadBalancer) usable(a netip.Addr) bool {
-	return lb.prefix.Contains(a) && a != lb.prefix.Masked().Addr() && lb.prefix.Contains(a.Next()) &&
+	return a.IsValid() && lb.prefix.Contains(a) && a != lb.prefix.Masked().Addr() && lb.prefix.Contains(a.Next()) &&
 		a != netip.MustParseAddr("127.0.0.1")
+}
+
+// reserved is the upper quarter of the range, handed out only on request (127.0.100.192/26 of
+// 127.0.100.0/24). A range too small to split reserves nothing.
+func (lb *loadBalancer) reserved() netip.Prefix {
+	p := lb.prefix.Masked()
+	if !p.Addr().Is4() || p.Bits() > 30 {
+		return netip.Prefix{}
+	}
+	base := p.Addr().As4()
+	n := binary.BigEndian.Uint32(base[:]) + 3<<(32-p.Bits()-2)
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], n)
+	return netip.PrefixFrom(netip.AddrFrom4(b), p.Bits()+2)
+}
+
+// automatic reports whether a may be handed out to a Service that asked for nothing.
+func (lb *loadBalancer) automatic(a netip.Addr) bool {
+	r := lb.reserved()
+	return lb.usable(a) && !(r.IsValid() && r.Contains(a))
 }
 
 // writeIngress sets status.loadBalancer.ingress to the address (or clears it for nil).
@@ -253,18 +339,29 @@ func readyAddresses(slices []*discoveryv1.EndpointSlice, sp v1.ServicePort) []st
 // release closes a Service's forwarders and frees its address.
 func (lb *loadBalancer) release(key types.NamespacedName) {
 	lb.mu.Lock()
-	st := lb.state[key]
-	delete(lb.state, key)
-	if st != nil && lb.byIP[st.ip] == key {
-		delete(lb.byIP, st.ip)
-	}
+	stale := lb.dropLocked(key)
 	lb.mu.Unlock()
-	if st == nil {
-		return
-	}
-	for _, f := range st.forwarders {
+	for _, f := range stale {
 		f.close()
 	}
+}
+
+// dropLocked forgets a Service's load balancer and frees its address; it returns the
+// forwarders for the caller to close once lb.mu is released. lb.mu is held.
+func (lb *loadBalancer) dropLocked(key types.NamespacedName) []forwarder {
+	st := lb.state[key]
+	delete(lb.state, key)
+	if st == nil {
+		return nil
+	}
+	if lb.byIP[st.ip] == key {
+		delete(lb.byIP, st.ip)
+	}
+	var out []forwarder
+	for _, f := range st.forwarders {
+		out = append(out, f)
+	}
+	return out
 }
 
 // closeAll stops every forwarder, when the agent stops.
