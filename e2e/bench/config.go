@@ -143,13 +143,17 @@ type standaloneRender struct {
 	adminPort int
 	// healthPort is the first of the health server's three ports.
 	healthPort int
+	// origins are the Host headers the Admin API accepts. Kengine accepts only localhost,
+	// ::1 and 127.0.0.1 on a loopback listener unless told otherwise, and the fan-out's
+	// processes listen on 127.0.2.N.
+	origins []string
 }
 
 // renderOptions are the controller's render options for a standalone process: plain admin
 // on the process's own address, listeners on its own address.
 func (sr standaloneRender) renderOptions() render.Options {
 	return render.Options{
-		Admin:      &kengine.Admin{Listen: hostPlaceholder(sr.adminPort)},
+		Admin:      &kengine.Admin{Listen: hostPlaceholder(sr.adminPort), Origins: sr.origins},
 		ListenHost: "{env." + hostEnv + "}",
 		HealthPort: sr.healthPort,
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,6 +42,13 @@ func measureFanout(ctx context.Context, st *standalone, podCounts []int, routes,
 	}
 	if maxPods > 254 {
 		return raw, fmt.Errorf("at most 254 fan-out processes, not %d", maxPods)
+	}
+	// Every process's Admin API accepts every process's address as Host: one config for all.
+	fst := *st
+	st = &fst
+	st.sr.origins = nil
+	for i := range maxPods {
+		st.sr.origins = append(st.sr.origins, net.JoinHostPort(fanoutHost(i), strconv.Itoa(st.sr.adminPort)))
 	}
 	a, va, err := st.snapshotConfig(routes, 1)
 	if err != nil {

@@ -36,13 +36,18 @@ type kengineProcess struct {
 }
 
 // startKengine runs bin with a bootstrap config that holds only the admin listener on
-// host:adminPort, in its own directory under dir, and waits until the Admin API answers.
-func startKengine(ctx context.Context, bin, dir, host string, adminPort int) (*kengineProcess, error) {
+// host:adminPort (accepting the Host headers origins when set), in its own directory under
+// dir, and waits until the Admin API answers.
+func startKengine(ctx context.Context, bin, dir, host string, adminPort int, origins []string) (*kengineProcess, error) {
 	p := &kengineProcess{bin: bin, dir: dir, host: host, adminPort: adminPort}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	boot, err := json.Marshal(map[string]any{"admin": map[string]any{"listen": p.adminAddr()}})
+	admin := map[string]any{"listen": p.adminAddr()}
+	if origins != nil {
+		admin["origins"] = origins
+	}
+	boot, err := json.Marshal(map[string]any{"admin": admin})
 	if err != nil {
 		return nil, err
 	}

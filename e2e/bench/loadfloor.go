@@ -46,7 +46,7 @@ func (st *standalone) snapshotConfig(n, backendPort int) ([]byte, string, error)
 
 // start runs one Kengine on host, named for its directory.
 func (st *standalone) start(ctx context.Context, name, host string) (*kengineProcess, error) {
-	return startKengine(ctx, st.bin, filepath.Join(st.dir, name), host, st.sr.adminPort)
+	return startKengine(ctx, st.bin, filepath.Join(st.dir, name), host, st.sr.adminPort, st.sr.origins)
 }
 
 // client is the controller's Admin API client for standalone processes: plain HTTP on the

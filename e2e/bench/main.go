@@ -236,7 +236,7 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-memory-at: %w", err)
 	}
 	for _, n := range o.memoryAtRoutes {
-		if !slices.Contains(o.routeCounts, n) {
+		if o.figures[figMemory] && !slices.Contains(o.routeCounts, n) {
 			return o, fmt.Errorf("-memory-at %d is not one of -routes %v", n, o.routeCounts)
 		}
 	}
