@@ -50,6 +50,12 @@ type cluster struct {
 	gwc  gatewayclient.Interface
 	ns   string
 
+	// port is the bench Gateways' listener port (listenerPort; tests change it).
+	port int
+	// memorySettle is the pause between convergence and reading the controller's memory;
+	// pushSettle the pause after a burst is served before its pushes are counted.
+	memorySettle, pushSettle time.Duration
+
 	services int // Services svc-0000 .. created so far
 	routes   int // bench routes r-00000 .. on the bench Gateway
 	addr     string
@@ -76,7 +82,7 @@ func newCluster(ctx context.Context, o clusterOptions) (*cluster, error) {
 	// measured.
 	cfg.QPS, cfg.Burst = 500, 1000
 	cfg.Timeout = 30 * time.Second
-	c := &cluster{o: o}
+	c := &cluster{o: o, port: listenerPort, memorySettle: 5 * time.Second, pushSettle: 2 * time.Second}
 	if c.kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -170,7 +176,7 @@ func (c *cluster) ramp(ctx context.Context, o options, floor loadFloor, timed bo
 		fmt.Printf("  %d routes on the bench Gateway, all served after %.1f s\n", n, time.Since(start).Seconds())
 		if o.figures[figMemory] && containsInt(o.memoryAtRoutes, n) {
 			// Give the controller's status writes and GC a moment after convergence.
-			time.Sleep(5 * time.Second)
+			time.Sleep(c.memorySettle)
 			m, err := c.readMemory(ctx, n)
 			if err != nil {
 				return fmt.Errorf("reading the controller's memory: %w", err)
@@ -237,7 +243,7 @@ func (c *cluster) timeNewRoutes(ctx context.Context, n, samples int, floor Summa
 			return propagationPoint{}, fmt.Errorf("creating %s: %w", r.Name, err)
 		}
 		written := time.Since(start)
-		if err := pollUntilOK(ctx, client, c.addr, host, time.Minute); err != nil {
+		if err := pollUntilOK(ctx, client, c.target(c.addr), host, time.Minute); err != nil {
 			return propagationPoint{}, err
 		}
 		prop = append(prop, time.Since(start))
@@ -249,19 +255,23 @@ func (c *cluster) timeNewRoutes(ctx context.Context, n, samples int, floor Summa
 	return p, nil
 }
 
-// pollUntilOK asks for host through addr:80 in a tight loop until it answers 200. A failed
+// target is the URL of a Gateway's listener at addr.
+func (c *cluster) target(addr string) string {
+	return "http://" + net.JoinHostPort(addr, strconv.Itoa(c.port)) + "/"
+}
+
+// pollUntilOK asks for host at target in a tight loop until it answers 200. A failed
 // connection (a listener being replaced) is asked again at once.
-func pollUntilOK(ctx context.Context, client *http.Client, addr, host string, timeout time.Duration) error {
+func pollUntilOK(ctx context.Context, client *http.Client, target, host string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	target := "http://" + net.JoinHostPort(addr, strconv.Itoa(listenerPort)) + "/"
 	var last error
 	for {
-		if _, err := getOK(ctx, client, target, host); err == nil {
+		_, err := getOK(ctx, client, target, host)
+		if err == nil {
 			return nil
-		} else {
-			last = err
 		}
+		last = err
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s not served within %s: %v", host, timeout, last)
@@ -305,7 +315,7 @@ func (c *cluster) measureBurst(ctx context.Context, routes int, floor loadFloor)
 	served := time.Now()
 	raw.ServedAfterFirst, raw.ServedAfterLast = millis(served.Sub(start)), millis(served.Sub(lastWrite))
 	// Pushes still in flight when the last route answered belong to the burst too.
-	time.Sleep(2 * time.Second)
+	time.Sleep(c.pushSettle)
 	after, err := c.scrape(ctx)
 	if err != nil {
 		return raw, err
@@ -432,7 +442,7 @@ func (c *cluster) createGateway(ctx context.Context, name string) (string, error
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.ns},
 		Spec: gatewayv1.GatewaySpec{
 			GatewayClassName: gatewayv1.ObjectName(c.o.class),
-			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: listenerPort}},
+			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: gatewayPort(c.port)}},
 		},
 	}
 	if _, err := c.gwc.GatewayV1().Gateways(c.ns).Create(ctx, gw, metav1.CreateOptions{}); err != nil {
@@ -478,7 +488,7 @@ func (c *cluster) waitServed(ctx context.Context, addr, prefix string, from, to 
 		g.Go(func() error {
 			client := clients.Get().(*http.Client)
 			defer clients.Put(client)
-			return pollUntilOKEvery(ctx, client, addr, routeHost(prefix, i), 50*time.Millisecond)
+			return pollUntilOKEvery(ctx, client, c.target(addr), routeHost(prefix, i), 50*time.Millisecond)
 		})
 	}
 	return g.Wait()
@@ -486,15 +496,14 @@ func (c *cluster) waitServed(ctx context.Context, addr, prefix string, from, to 
 
 // pollUntilOKEvery is pollUntilOK at a gentler pace and without its own deadline, for
 // convergence waits where latency is not measured.
-func pollUntilOKEvery(ctx context.Context, client *http.Client, addr, host string, every time.Duration) error {
-	target := "http://" + net.JoinHostPort(addr, strconv.Itoa(listenerPort)) + "/"
+func pollUntilOKEvery(ctx context.Context, client *http.Client, target, host string, every time.Duration) error {
 	var last error
 	for {
-		if _, err := getOK(ctx, client, target, host); err == nil {
+		_, err := getOK(ctx, client, target, host)
+		if err == nil {
 			return nil
-		} else {
-			last = err
 		}
+		last = err
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s not served: %v", host, last)
