@@ -261,12 +261,17 @@ func (c *cluster) target(addr string) string {
 }
 
 // pollUntilOK asks for host at target in a tight loop until it answers 200. A failed
-// connection (a listener being replaced) is asked again at once.
+// connection (a listener being replaced) is asked again soon.
+//
+// The pause after each answer is as long as the answer took (2 ms at least): Kengine's cost
+// per request grows with the routes of the Gateway, and a poll that never paused would take a
+// whole CPU of this 2-CPU machine from the controller and Kengine it is timing.
 func pollUntilOK(ctx context.Context, client *http.Client, target, host string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	for {
+		start := time.Now()
 		_, err := getOK(ctx, client, target, host)
 		if err == nil {
 			return nil
@@ -275,7 +280,7 @@ func pollUntilOK(ctx context.Context, client *http.Client, target, host string, 
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s not served within %s: %v", host, timeout, last)
-		case <-time.After(2 * time.Millisecond):
+		case <-time.After(max(2*time.Millisecond, time.Since(start))):
 		}
 	}
 }
