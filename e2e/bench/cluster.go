@@ -590,6 +590,10 @@ func (c *cluster) scrape(ctx context.Context) ([]metricSample, error) {
 			return samples, nil
 		}
 	}
+	if len(errs) == 0 {
+		return nil, fmt.Errorf("no running leader among the controller pods %s in %s (out of cluster, DEV_CONTROLLER=local: -controller-metrics-url http://127.0.0.1:8080/metrics)",
+			c.o.controllerSelector, c.o.controllerNamespace)
+	}
 	return nil, fmt.Errorf("no leading controller pod %s in %s answered: %w", c.o.controllerSelector, c.o.controllerNamespace, errors.Join(errs...))
 }
 
