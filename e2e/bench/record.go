@@ -45,8 +45,16 @@ func recordFanout(f *Figure, raw fanoutRaw) {
 	r := ratio(most.Push.P50, one.Push.P50)
 	f.measured(fmt.Sprintf("p50 %.1f ms at %d pods", most.Push.P50, most.Pods),
 		raw, &Reference{What: fmt.Sprintf("p50 at %d pod", one.Pods), Value: one.Push.P50, Unit: "ms"}, r, boolPtr(r <= goalFanoutRatio))
+	cpus := describeMachine("").CPUs
 	f.Notes = append(f.Notes, fmt.Sprintf("every pod is a Kengine process on this machine's %d CPUs, so the time to load %d configs at once is CPU time shared by all of them; the controller pushes to at most %d pods at once",
-		describeMachine("").CPUs, most.Pods, raw.Concurrency))
+		cpus, most.Pods, raw.Concurrency))
+	// If loading were all CPU and perfectly spread over the CPUs, n pods could not take less
+	// than n loads divided by the CPUs: how far the push is from that says what the fan-out
+	// itself costs here.
+	if cpuFloor := float64(most.Pods) * one.Push.P50 / float64(max(cpus, 1)); cpuFloor > 0 {
+		f.Notes = append(f.Notes, fmt.Sprintf("CPU-bound floor at %d pods (%d × p50 at %d pod / %d CPUs): %.0f ms; p50 is %.2f × that",
+			most.Pods, most.Pods, one.Pods, cpus, cpuFloor, most.Push.P50/cpuFloor))
+	}
 }
 
 // recordDataPlane compares the rendered config's throughput with the hand-written one's.
