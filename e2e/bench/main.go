@@ -49,13 +49,26 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// The environment is checked before anything is measured, and without it nothing is
+	// written: a run without its cluster fails at once and never replaces the last results.
+	var c *cluster
+	if env := envFigures(o); len(env) > 0 {
+		var err error
+		if c, err = newCluster(ctx, o.cluster); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s need the local environment (make dev): %v\n"+
+				"bench: -figures=load_floor,render,fanout,data_plane measures the standalone figures alone\n", strings.Join(env, ", "), err)
+			return 1
+		}
+		defer c.cleanup()
+	}
+
 	started := time.Now()
 	res := newResults()
 	res.Started = started.UTC().Format(time.RFC3339)
 	res.Commit = gitCommit(o.root)
 	res.Machine = describeMachine(o.kengineBin)
 
-	failed := runFigures(ctx, o, res)
+	failed := runFigures(ctx, o, c, res)
 
 	res.DurationSeconds = math.Round(time.Since(started).Seconds())
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
@@ -82,9 +95,21 @@ func run() int {
 	return 0
 }
 
+// envFigures are the selected figures that need the local environment.
+func envFigures(o options) []string {
+	var out []string
+	for _, name := range allFigures {
+		if clusterFigures[name] && o.figures[name] {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // runFigures measures the selected figures in order and returns the names of those that
-// failed. The /load floor runs first whenever a figure uses it as its reference.
-func runFigures(ctx context.Context, o options, res *Results) (failed []string) {
+// failed. The /load floor runs first whenever a figure uses it as its reference; c is the
+// environment, nil when no selected figure needs it.
+func runFigures(ctx context.Context, o options, c *cluster, res *Results) (failed []string) {
 	fail := func(name string, err error) {
 		fmt.Fprintf(os.Stderr, "bench: %s: %v\n", name, err)
 		res.figure(name).failed(err)
@@ -152,25 +177,7 @@ func runFigures(ctx context.Context, o options, res *Results) (failed []string) 
 		}
 	}
 
-	var envFigures []string
-	for _, name := range allFigures {
-		if clusterFigures[name] && o.figures[name] {
-			envFigures = append(envFigures, name)
-		}
-	}
-	if len(envFigures) == 0 {
-		return failed
-	}
-	c, err := newCluster(ctx, o.cluster)
-	if err != nil {
-		// Never a silent skip: a selected figure without its environment fails the run.
-		for _, name := range envFigures {
-			fail(name, fmt.Errorf("the local environment is needed (make dev; -figures selects the standalone figures alone): %w", err))
-		}
-		return failed
-	}
-	defer c.cleanup()
-	for _, name := range envFigures {
+	for _, name := range envFigures(o) {
 		if err := c.measure(ctx, name, o, floor, res); err != nil {
 			fail(name, err)
 		}
