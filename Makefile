@@ -50,11 +50,12 @@ FUZZ_TARGET := FuzzRenderAcceptedByKengine
 FUZZTIME    ?= 10m
 
 .PHONY: test
-test: kengine imports ## Unit tests (controller, tools, e2e harness), integration tests against a real Kengine process, a short fuzz run
+test: kengine imports ## Unit tests (controller, tools, e2e harness, bench), the render benchmarks once, integration tests against a real Kengine process, a short fuzz run
 	$(GO) test -race ./...
+	$(GO) test -race -run '^$$' -bench . -benchtime 1x ./controller/ ./controller/render/
 	cd e2e/tools/images && $(GO) test -count=1 ./...
 	cd e2e/tools/helm && $(GO) test -count=1 ./...
-	cd e2e && $(GO) test -race -count=1 ./nodeagent/... ./devenv/... ./internal/... ./cmd/...
+	cd e2e && $(GO) test -race -count=1 ./nodeagent/... ./devenv/... ./internal/... ./cmd/... ./bench/...
 	cd e2e/conformance && $(GO) test -count=1 -skip '^TestConformance$$' .
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -race -count=1 ./...
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -run '^$$' -fuzz '^$(FUZZ_TARGET)$$' -fuzztime 20s -parallel 2 .
@@ -73,8 +74,17 @@ imports: ## Check the stage packages' import rules (controller/ir: standard libr
 fuzz: kengine ## Fuzz translate and render against a real Kengine for FUZZTIME (default 10m); new failures land in e2e/integration/testdata/fuzz
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -run '^$$' -fuzz '^$(FUZZ_TARGET)$$' -fuzztime $(FUZZTIME) -parallel 2 .
 
+# make bench needs the local environment (make dev) for propagation, burst and controller
+# memory, and fails without it; BENCH_FLAGS=-figures=load_floor,render,fanout,data_plane runs the
+# figures that need only standalone Kengine processes.
+BENCH_FLAGS ?=
+
 .PHONY: bench
-bench: ## Run the translate+render benchmarks (5,000 HTTPRoutes)
+bench: kengine bench-render ## Run the micro-benchmarks, then the suite of issue #14 (make dev first; BENCH_FLAGS): e2e/bench/results.json and propagation.svg
+	cd e2e && KENGINE_BIN=$(KENGINE_BIN) KUBECONFIG=$${KUBECONFIG:-$(DEV)/kubeconfig} $(GO) run ./bench $(BENCH_FLAGS)
+
+.PHONY: bench-render
+bench-render: ## Run the translate+render micro-benchmarks (5,000 HTTPRoutes)
 	$(GO) test -run '^$$' -bench . -benchmem ./controller/ ./controller/render/
 
 .PHONY: lint
