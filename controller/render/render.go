@@ -23,6 +23,9 @@ type Options struct {
 	// HealthPort+2, on loopback only, answer 500 and 503 for the share of traffic that goes
 	// to invalid or empty backends.
 	HealthPort int
+	// Cache, when set, keeps encoded virtual hosts between renders (see Cache); the config is
+	// the same with or without it.
+	Cache Cache
 }
 
 // ReadyPath is the readiness route of the health server; it exists only in the config the
@@ -120,6 +123,8 @@ type renderer struct {
 	failureH2C bool
 	// err is the first value that could not be written for Kengine (see keep).
 	err error
+	// key is scratch space for cache keys.
+	key []byte
 }
 
 // keep records the first error of a value that could not be written for Kengine. Translate
