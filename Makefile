@@ -52,6 +52,7 @@ FUZZTIME    ?= 10m
 .PHONY: test
 test: kengine imports ## Unit tests (controller, tools, e2e harness), integration tests against a real Kengine process, a short fuzz run
 	$(GO) test -race ./...
+	$(GO) test -run '^$$' -bench 'TranslateRender' -benchtime 1x ./controller/
 	cd e2e/tools/images && $(GO) test -count=1 ./...
 	cd e2e/tools/helm && $(GO) test -count=1 ./...
 	cd e2e && $(GO) test -race -count=1 ./nodeagent/... ./devenv/... ./internal/... ./cmd/...
@@ -74,7 +75,7 @@ fuzz: kengine ## Fuzz translate and render against a real Kengine for FUZZTIME (
 	cd e2e/integration && KENGINE_BIN=$(KENGINE_BIN) $(GO) test -run '^$$' -fuzz '^$(FUZZ_TARGET)$$' -fuzztime $(FUZZTIME) -parallel 2 .
 
 .PHONY: bench
-bench: ## Run the translate+render benchmarks (5,000 HTTPRoutes)
+bench: ## Run the translate+render benchmarks (5,000 HTTPRoutes: first sync, resync, one route changed)
 	$(GO) test -run '^$$' -bench . -benchmem ./controller/ ./controller/render/
 
 .PHONY: lint
