@@ -127,7 +127,7 @@ func BenchmarkRender5000Routes(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if data, _, err = kengine.FinalizeSized(cfg, size); err != nil {
+			if _, _, err := kengine.FinalizeSized(cfg, size); err != nil {
 				b.Fatal(err)
 			}
 		}
