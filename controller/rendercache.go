@@ -21,7 +21,9 @@ type renderCache struct {
 	fragments map[string]*cachedFragment
 	// renders counts the renders; a fragment remembers the last one that used it.
 	renders int
-	size    int
+	// size is the length of the last config; fragmentBytes the length of the fragments the
+	// current render took, which estimates the config's length on a Gateway's first render.
+	size, fragmentBytes int
 }
 
 // cachedFragment is a fragment and the last render that used it.
@@ -39,6 +41,7 @@ func (c *renderCache) Fragment(key []byte) (*render.Fragment, bool) {
 		return nil, false
 	}
 	e.used = c.renders
+	c.fragmentBytes += e.fragment.Size()
 	return e.fragment, true
 }
 
@@ -50,6 +53,7 @@ func (c *renderCache) StoreFragment(key []byte, f *render.Fragment) {
 		c.fragments = map[string]*cachedFragment{}
 	}
 	c.fragments[string(key)] = &cachedFragment{fragment: f, used: c.renders}
+	c.fragmentBytes += f.Size()
 }
 
 // render renders a translation into the bytes pushed to the pods and their version, like
@@ -62,10 +66,18 @@ func (c *renderCache) render(tr *translate.Result, opts render.Options) ([]byte,
 			delete(c.fragments, key)
 		}
 	}
-	size := c.size
+	c.fragmentBytes = 0
 	c.mu.Unlock()
 	opts.Cache = c
-	data, version, err := finalizeConfig(tr, opts, size)
+	data, version, err := finalizeConfig(tr, opts, func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.size > 0 {
+			return c.size
+		}
+		// The routes are most of a config; the rest is small.
+		return c.fragmentBytes + c.fragmentBytes/16 + 16<<10
+	})
 	if err == nil {
 		c.mu.Lock()
 		c.size = len(data)
@@ -102,14 +114,18 @@ func (m *renderCaches) forget(key types.NamespacedName) {
 	delete(m.byGateway, key)
 }
 
-// finalizeConfig renders a translation and encodes it, expecting about size bytes (≤ 0: no
-// estimate).
-func finalizeConfig(tr *translate.Result, opts render.Options, size int) ([]byte, string, error) {
+// finalizeConfig renders a translation and encodes it, expecting about size() bytes once it
+// is rendered (≤ 0, or a nil size: no estimate).
+func finalizeConfig(tr *translate.Result, opts render.Options, size func() int) ([]byte, string, error) {
 	cfg, err := render.Config(tr.Gateway, opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("rendering config: %w", err)
 	}
-	data, version, err := kengine.FinalizeSized(cfg, size)
+	expected := 0
+	if size != nil {
+		expected = size()
+	}
+	data, version, err := kengine.FinalizeSized(cfg, expected)
 	if err != nil {
 		return nil, "", fmt.Errorf("encoding config: %w", err)
 	}

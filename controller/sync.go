@@ -352,7 +352,7 @@ func (c *Controller) reservedPorts() []int {
 
 // renderConfig renders a translation into the bytes pushed to the pods and their version.
 func renderConfig(tr *translate.Result, opts render.Options) ([]byte, string, error) {
-	return finalizeConfig(tr, opts, 0)
+	return finalizeConfig(tr, opts, nil)
 }
 
 // isolated is a Gateway's config without the objects Kengine refused.

@@ -54,12 +54,16 @@ type EncodedHandler struct {
 
 // EncodeHandler encodes h for use in many configs.
 func EncodeHandler(h Handler) (EncodedHandler, error) {
-	var e encoder
+	scratch := encodeBuffers.Get().(*[]byte)
+	e := encoder{buf: (*scratch)[:0]}
 	e.handler(h)
+	out := slices.Clone(e.buf)
+	*scratch = e.buf[:0]
+	encodeBuffers.Put(scratch)
 	if e.err != nil {
 		return EncodedHandler{}, e.err
 	}
-	return EncodedHandler{name: h.HandlerName(), json: e.buf}, nil
+	return EncodedHandler{name: h.HandlerName(), json: out}, nil
 }
 
 // HandlerName returns the name of the handler that was encoded.
