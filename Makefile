@@ -84,7 +84,7 @@ bench: kengine bench-render ## Run the micro-benchmarks, then the suite of issue
 	cd e2e && KENGINE_BIN=$(KENGINE_BIN) KUBECONFIG=$${KUBECONFIG:-$(DEV)/kubeconfig} $(GO) run ./bench $(BENCH_FLAGS)
 
 .PHONY: bench-render
-bench-render: ## Run the translate+render micro-benchmarks (5,000 HTTPRoutes)
+bench-render: ## Run the translate+render micro-benchmarks (5,000 HTTPRoutes: first sync, resync, one route changed)
 	$(GO) test -run '^$$' -bench . -benchmem ./controller/ ./controller/render/
 
 .PHONY: lint

@@ -103,8 +103,10 @@ type Controller struct {
 	resolver  *nameResolver
 	// rejections remembers, per Gateway, what Kengine refused and what it last accepted.
 	rejections rejectionMemory
-	metrics    *Metrics
-	events     *eventReporter
+	// renders keeps, per Gateway, what one render can reuse from the last (rendercache.go).
+	renders renderCaches
+	metrics *Metrics
+	events  *eventReporter
 	// clock times syncs and stages.
 	clock workqueue.Clock
 	// status writes GatewayClass, Gateway and route status.

@@ -74,6 +74,7 @@ func (c *Controller) syncGateway(ctx context.Context, key types.NamespacedName) 
 func (c *Controller) forgetGateway(ctx context.Context, key types.NamespacedName, t *syncTrace) error {
 	c.managed.Forget(key)
 	c.rejections.forget(key)
+	c.renders.forget(key)
 	c.events.forget(key)
 	c.metrics.forgetGateway(key)
 	defer t.begin(stageStatus)()
@@ -139,6 +140,7 @@ func (c *Controller) runGatewaySync(ctx context.Context, key types.NamespacedNam
 
 	// The stages below may run more than once; each run is timed into its stage.
 	ropts, pusher := c.opts.Render, c.pusher
+	renders := c.renders.forGateway(key)
 	topts := translate.Options{
 		ControllerName:            c.opts.ControllerName,
 		ReservedPorts:             c.reservedPorts(),
@@ -150,7 +152,7 @@ func (c *Controller) runGatewaySync(ctx context.Context, key types.NamespacedNam
 	}
 	render := func(tr *translate.Result) ([]byte, string, error) {
 		defer t.begin(stageRender)()
-		data, version, err := renderConfig(tr, ropts)
+		data, version, err := renders.render(tr, ropts)
 		t.bytes, t.version = len(data), version
 		return data, version, err
 	}
@@ -350,15 +352,7 @@ func (c *Controller) reservedPorts() []int {
 
 // renderConfig renders a translation into the bytes pushed to the pods and their version.
 func renderConfig(tr *translate.Result, opts render.Options) ([]byte, string, error) {
-	cfg, err := render.Config(tr.Gateway, opts)
-	if err != nil {
-		return nil, "", fmt.Errorf("rendering config: %w", err)
-	}
-	data, version, err := kengine.Finalize(cfg)
-	if err != nil {
-		return nil, "", fmt.Errorf("encoding config: %w", err)
-	}
-	return data, version, nil
+	return finalizeConfig(tr, opts, nil)
 }
 
 // isolated is a Gateway's config without the objects Kengine refused.

@@ -165,7 +165,7 @@ func (w WeakString) MarshalJSON() ([]byte, error) {
 // Marshal encodes the config as compact JSON. The output is deterministic: struct fields keep
 // their order, map keys are sorted, and nothing is HTML-escaped.
 func (c *Config) Marshal() ([]byte, error) {
-	data, err := encodeJSON(c)
+	data, err := marshalConfig(c, 0)
 	if err != nil {
 		return nil, fmt.Errorf("kengine: encoding config: %w", err)
 	}

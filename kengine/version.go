@@ -38,6 +38,13 @@ func VersionAdminID(version string) string {
 // so a pod can tell whether it already runs a config. c must have an admin block; neither c
 // nor its admin block is changed (any ID already set is ignored).
 func Finalize(c *Config) (data []byte, version string, err error) {
+	return FinalizeSized(c, 0)
+}
+
+// FinalizeSized is Finalize for a config expected to encode to about size bytes (for example
+// the size of the config it replaces), which it then encodes with one allocation of that
+// size; size ≤ 0 is no estimate.
+func FinalizeSized(c *Config, size int) (data []byte, version string, err error) {
 	if c == nil {
 		return nil, "", errors.New("kengine: finalize: no config")
 	}
@@ -49,9 +56,9 @@ func Finalize(c *Config) (data []byte, version string, err error) {
 	admin.ID = VersionAdminID(versionZeros)
 	stamped := *c
 	stamped.Admin = &admin
-	data, err = stamped.Marshal()
+	data, err = marshalConfig(&stamped, size)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("kengine: encoding config: %w", err)
 	}
 	// Guards the layout assumption (Admin first in Config, ID first in Admin) that the fixed
 	// offset below relies on.

@@ -72,7 +72,8 @@ func benchGateway() *ir.Gateway {
 }
 
 // BenchmarkRender5000Routes measures render's share of one sync for a large Gateway: render
-// alone, and render with finalize (encode and stamp the version), the bytes pushed.
+// alone, render with finalize (encode and stamp the version), the bytes pushed, and both
+// again with every virtual host found in a cache, as in a resync.
 func BenchmarkRender5000Routes(b *testing.B) {
 	gw := benchGateway()
 	rules := 0
@@ -105,6 +106,30 @@ func BenchmarkRender5000Routes(b *testing.B) {
 				b.Fatal(err)
 			}
 			size = len(data)
+		}
+		b.ReportMetric(float64(size), "config-bytes")
+	})
+	b.Run("render+finalize, cached", func(b *testing.B) {
+		cached := opts
+		cached.Cache = &mapCache{}
+		cfg, err := Config(gw, cached)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, _, err := kengine.Finalize(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size := len(data)
+		b.ReportAllocs()
+		for b.Loop() {
+			cfg, err := Config(gw, cached)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := kengine.FinalizeSized(cfg, size); err != nil {
+				b.Fatal(err)
+			}
 		}
 		b.ReportMetric(float64(size), "config-bytes")
 	})

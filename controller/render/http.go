@@ -34,12 +34,7 @@ func (r *renderer) httpServer(srv *ir.HTTPServer) *kengine.Server {
 			}
 		}
 		for _, vh := range l.VirtualHosts {
-			routes := make([]kengine.Route, 0, len(vh.Routes)+1)
-			for _, rt := range vh.Routes {
-				routes = append(routes, r.httpRoute(rt))
-			}
-			routes = append(routes, notFoundRoute())
-			vr := kengine.Route{Handle: []kengine.Handler{kengine.Subroute{Routes: routes}}, Terminal: true}
+			vr := kengine.Route{Handle: []kengine.Handler{r.virtualHostHandler(vh)}, Terminal: true}
 			if vh.Hostname != "" && vh.Hostname != l.Hostname {
 				vr.Match = []kengine.MatcherSet{hostMatcher(vh.Hostname)}
 			}

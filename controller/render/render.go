@@ -29,6 +29,9 @@ type Options struct {
 	// load balancer needs that long to stop sending new connections to it. Zero closes them
 	// at once.
 	ShutdownDelay time.Duration
+	// Cache, when set, keeps encoded virtual hosts between renders (see Cache); the config is
+	// the same with or without it.
+	Cache Cache
 }
 
 // ReadyPath is the readiness route of the health server; it exists only in the config the
@@ -126,6 +129,8 @@ type renderer struct {
 	failureH2C bool
 	// err is the first value that could not be written for Kengine (see keep).
 	err error
+	// key is scratch space for cache keys.
+	key []byte
 }
 
 // keep records the first error of a value that could not be written for Kengine. Translate

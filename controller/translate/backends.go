@@ -122,8 +122,8 @@ func (t *translator) resolveBackend(from route, ref gatewayv1.BackendRef) (ir.Ba
 		}
 		return b, "", ""
 	}
-	eps, addrs := endpointAddresses(s.EndpointSlices[nn], port.Name, transport)
-	if err := t.policy.checkAll(addrs); err != nil {
+	eps, err := t.endpoints(nn, port.Name, transport)
+	if err != nil {
 		b.Failure = 500
 		return b, gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("Service %s: endpoint %v, which a route may not send traffic to", nn, err)
 	}
@@ -132,6 +132,36 @@ func (t *translator) resolveBackend(from route, ref gatewayv1.BackendRef) (ir.Ba
 		b.Failure = 503
 	}
 	return b, "", ""
+}
+
+// endpointsKey names the endpoints of one Service port over one transport.
+type endpointsKey struct {
+	service   types.NamespacedName
+	portName  string
+	transport corev1.Protocol
+}
+
+// endpointsResult is endpointAddresses checked against the address policy.
+type endpointsResult struct {
+	eps []string
+	err error
+}
+
+// endpoints returns the checked endpoint addresses of a Service port, computed once per
+// translation: many routes share a Service. The list is shared by every backend that uses it
+// and must not be changed.
+func (t *translator) endpoints(nn types.NamespacedName, portName string, transport corev1.Protocol) ([]string, error) {
+	key := endpointsKey{service: nn, portName: portName, transport: transport}
+	if r, ok := t.endpointCache[key]; ok {
+		return r.eps, r.err
+	}
+	eps, addrs := endpointAddresses(t.s.EndpointSlices[nn], portName, transport)
+	r := endpointsResult{eps: eps, err: t.policy.checkAll(addrs)}
+	if t.endpointCache == nil {
+		t.endpointCache = map[endpointsKey]endpointsResult{}
+	}
+	t.endpointCache[key] = r
+	return r.eps, r.err
 }
 
 // backendTransport is the transport a route kind reaches its backends over: UDP for

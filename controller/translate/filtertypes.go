@@ -88,11 +88,12 @@ func hasFilter(filters []gatewayv1.HTTPRouteFilter, ft gatewayv1.HTTPRouteFilter
 // False", for the rule's filters and its backendRefs' alike. An unknown path modifier type is
 // rejected the same way (UnsupportedValue).
 func checkPrefixRewrites(rule gatewayv1.HTTPRouteRule, matches []ir.HTTPMatch) error {
-	lists := [][]gatewayv1.HTTPRouteFilter{rule.Filters}
-	for _, ref := range rule.BackendRefs {
-		lists = append(lists, ref.Filters)
-	}
-	for _, filters := range lists {
+	// The rule's filters (i = -1), then each backendRef's.
+	for i := -1; i < len(rule.BackendRefs); i++ {
+		filters := rule.Filters
+		if i >= 0 {
+			filters = rule.BackendRefs[i].Filters
+		}
 		for _, f := range filters {
 			var p *gatewayv1.HTTPPathModifier
 			switch {

@@ -116,7 +116,7 @@ type builtRule struct {
 
 // backendPlan is a backendRef resolved, with the filters that apply only to its requests.
 type backendPlan struct {
-	ref     gatewayv1.HTTPBackendRef
+	ref     *gatewayv1.HTTPBackendRef
 	backend ir.Backend
 }
 
@@ -166,10 +166,11 @@ func (t *translator) httpRule(h httpRoute, ri int, rule gatewayv1.HTTPRouteRule)
 	}
 
 	// Backends: resolved once, with the filters of each backendRef checked here.
-	var plans []backendPlan
+	plans := make([]backendPlan, 0, len(rule.BackendRefs))
 	several := len(rule.BackendRefs) > 1
 	mergeBackendFilters := false // the single backendRef's filters run as rule filters
-	for _, ref := range rule.BackendRefs {
+	for i := range rule.BackendRefs {
+		ref := &rule.BackendRefs[i]
 		b, reason, msg := t.resolveBackend(h, ref.BackendRef)
 		if reason != "" && out.refsReason == "" {
 			out.refsReason, out.refsMsg = reason, msg
@@ -222,7 +223,8 @@ func (t *translator) httpRule(h httpRoute, ri int, rule gatewayv1.HTTPRouteRule)
 			hr.route.Response = &ir.DirectResponse{StatusCode: 500}
 		default:
 			backends := make([]ir.Backend, len(plans))
-			for i, p := range plans {
+			for i := range plans {
+				p := &plans[i]
 				backends[i] = p.backend
 				if !several || len(p.ref.Filters) == 0 || p.backend.Failure != 0 {
 					continue

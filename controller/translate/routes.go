@@ -246,6 +246,9 @@ func settleKindConflicts(plans []*routePlan) {
 	}
 	for _, l := range order {
 		cs := claims[l]
+		if !rivalsMeet(cs) {
+			continue // one kind only: nothing to settle, and no need to sort
+		}
 		sort.SliceStable(cs, func(i, j int) bool { return routeOlder(cs[i].plan.r, cs[j].plan.r) })
 		kept := map[gatewayv1.Kind][]routeClaim{}
 		for _, c := range cs {
@@ -262,6 +265,19 @@ func settleKindConflicts(plans []*routePlan) {
 			c.plan.lostTo[l] = others[i].plan.r
 		}
 	}
+}
+
+// rivalsMeet reports whether claims holds routes of two kinds that are rivals.
+func rivalsMeet(claims []routeClaim) bool {
+	seen := map[gatewayv1.Kind]bool{}
+	for _, c := range claims {
+		kind := c.plan.r.kind()
+		if seen[rivalKinds[kind]] {
+			return true
+		}
+		seen[kind] = true
+	}
+	return false
 }
 
 // rivalKinds pairs the route kinds that may not share a hostname on one listener.

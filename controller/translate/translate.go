@@ -174,6 +174,8 @@ type translator struct {
 	tls    *backendTLSPolicies
 	// sets are the ListenerSets whose parentRef names the Gateway, by namespace/name.
 	sets map[types.NamespacedName]*listenerSet
+	// endpointCache holds the endpoints of the Service ports resolved so far (see endpoints).
+	endpointCache map[endpointsKey]endpointsResult
 }
 
 // Translate turns a snapshot into a model and status. It never fails: whatever is invalid is
