@@ -137,6 +137,12 @@ func (e *Env) controllerManager() component {
 			"--cluster-signing-cert-file=" + filepath.Join(pki, "ca.crt"),
 			"--cluster-signing-key-file=" + filepath.Join(pki, "ca.key"),
 			"--service-cluster-ip-range=" + serviceCIDR,
+			// The reliability suite stops the API server for 60 s. Its node does not fail
+			// meanwhile, but its heartbeats cannot land, and with the default grace period
+			// (50 s) the node lifecycle controller would mark every pod not ready the moment
+			// the API server returns, emptying every Service until the node agent reports
+			// again. Three minutes of silence are tolerated instead.
+			"--node-monitor-grace-period=3m",
 			"--profiling=false",
 			"--v=1",
 		},

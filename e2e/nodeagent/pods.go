@@ -103,7 +103,10 @@ type podWorker struct {
 	containers               []*container
 	initialized              bool
 	lastWritten              *v1.PodStatus
-	warned                   map[string]bool
+	// lastWrittenFrom and lastWrittenRV are the resourceVersions of the pod lastWritten was
+	// written over and of the result.
+	lastWrittenFrom, lastWrittenRV string
+	warned                         map[string]bool
 }
 
 func newPodWorker(m *podManager, pod *v1.Pod) *podWorker {

@@ -187,7 +187,12 @@ func (w *podWorker) writeStatus(ctx context.Context) v1.PodPhase {
 	w.mu.Lock()
 	pod := w.pod
 	status := w.computeStatus(pod)
-	unchanged := (w.lastWritten != nil && equality.Semantic.DeepEqual(*w.lastWritten, status)) ||
+	// What we wrote last counts only while the cached pod is the one we wrote it to (or the
+	// informer has not caught up yet): a status someone else changed since (the node lifecycle
+	// controller marks the pods of a node it lost touch with not ready) is repaired, as
+	// kubelet's status manager does.
+	ours := pod.ResourceVersion == w.lastWrittenFrom || pod.ResourceVersion == w.lastWrittenRV
+	unchanged := (w.lastWritten != nil && ours && equality.Semantic.DeepEqual(*w.lastWritten, status)) ||
 		equality.Semantic.DeepEqual(pod.Status, status)
 	w.mu.Unlock()
 	if unchanged {
@@ -196,6 +201,7 @@ func (w *podWorker) writeStatus(ctx context.Context) v1.PodPhase {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	first := true
+	var from, written string
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		cur := pod
 		if !first {
@@ -214,7 +220,10 @@ func (w *podWorker) writeStatus(ctx context.Context) v1.PodPhase {
 		first = false
 		upd := cur.DeepCopy()
 		upd.Status = status
-		_, err := w.a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		out, err := w.a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		if err == nil {
+			from, written = cur.ResourceVersion, out.ResourceVersion
+		}
 		return err
 	})
 	if err != nil {
@@ -224,7 +233,7 @@ func (w *podWorker) writeStatus(ctx context.Context) v1.PodPhase {
 		return status.Phase
 	}
 	w.mu.Lock()
-	w.lastWritten = &status
+	w.lastWritten, w.lastWrittenFrom, w.lastWrittenRV = &status, from, written
 	w.mu.Unlock()
 	return status.Phase
 }
