@@ -161,6 +161,8 @@ func (e *Env) controllerManager() component {
 			return nil
 		},
 		timeout: 60 * time.Second,
+		// Stateless: a new flag takes effect at the next make dev.
+		restartOnChange: true,
 	}
 }
 
